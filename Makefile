@@ -1,0 +1,39 @@
+# Every target that runs code first makes sure the virtual environment is complete.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup demo test lint format clean
+
+setup: $(STAMP)
+
+# torch goes in first, from the pinned constraints, so nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+TASKS := chat,chat-concise,instruct,instruct-concise
+
+# The main job on the embedded default: tiny offline model, CPU, every task, into demo/.
+demo: setup
+	$(BIN)/leaderboard run -m experiment=demo task=$(TASKS)
+	$(BIN)/leaderboard validate --results demo/results
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf demo _site outputs multirun .pytest_cache

@@ -1,0 +1,99 @@
+"""`leaderboard`: a thin command line over the library.
+
+Every `UserError` is caught here and printed as one line, with exit code 1. Any other exception
+is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.errors import UserError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Compose the overrides (a sweep with -m) and benchmark each point."""
+    from runner.sweep import run_sweep
+
+    return run_sweep(args.overrides, multirun=args.multirun, progress=not args.no_progress)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check every config and every record; one line per problem."""
+    from runner.validate import validate_configs, validate_results
+
+    problems = validate_configs()
+    record_count = 0
+    warnings: list[str] = []
+    if args.results is not None or Path("results").is_dir():
+        results_problems, warnings, record_count = validate_results(args.results or Path("results"))
+        problems += results_problems
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        print(f"validate: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"validate: configs ok, {record_count} record(s) ok")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of a record kind."""
+    from runner.records import RECORD_TYPES
+
+    if args.kind not in RECORD_TYPES:
+        raise UserError(f"--kind: expected one of {', '.join(sorted(RECORD_TYPES))}")
+    version, model = RECORD_TYPES[args.kind]
+    schema = model.model_json_schema()
+    schema["$id"] = f"energy-leaderboard/{args.kind}-record/v{version}"
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="leaderboard", description="Open LLM energy leaderboard: run, validate, publish."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="benchmark (model, task, batch size, backend) points")
+    run.add_argument("-m", "--multirun", action="store_true", help="sweep over comma lists")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=tiny-random")
+    run.set_defaults(handler=cmd_run)
+
+    validate = commands.add_parser("validate", help="check every config and result record")
+    validate.add_argument("--results", type=Path, default=None, help="results folder")
+    validate.set_defaults(handler=cmd_validate)
+
+    schema = commands.add_parser("schema", help="print a record kind's JSON Schema")
+    schema.add_argument("--kind", default="performance")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `leaderboard` console script."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; no partial record was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Typed configuration: one dataclass per Hydra config group, validated in `__post_init__`.
+
+The dataclasses are registered in Hydra's ConfigStore (see `register_configs`) and the composed
+config is converted with `OmegaConf.to_object`, so every field is type-checked by OmegaConf and
+value-checked here. Every error names the field and the expected value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+from runner.errors import ConfigError
+
+DTYPES = ("float32", "float16", "bfloat16")
+BACKENDS = ("eager",)
+DEVICES = ("auto", "cpu", "cuda")
+MODEL_SOURCES = ("hub", "tiny-random")
+PROMPT_FORMATS = ("jsonl", "sharegpt")
+ENERGY_METERS = ("auto", "zeus", "none")
+
+# A name that is safe as one path component: no separators, no leading dot, no NUL.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A Hugging Face repo id: "org/name" or "name"; each part a safe name.
+HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+
+
+def _fail(field_path: str, expected: str, got: Any) -> None:
+    raise ConfigError(f"{field_path}: expected {expected}, got {got!r}")
+
+
+def check_safe_name(field_path: str, value: str) -> None:
+    """Refuse a value that could not be used as one path component (``../x``, ``/abs``, NUL)."""
+    if not isinstance(value, str) or not SAFE_NAME.match(value) or ".." in value:
+        _fail(field_path, "a name of letters, digits, '.', '_' or '-' (no path separators)", value)
+
+
+def _check_nonempty(field_path: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        _fail(field_path, "a non-empty string", value)
+
+
+def _check_int_range(field_path: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        _fail(field_path, f"an integer from {low} to {high}", value)
+
+
+def _check_float_range(field_path: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        _fail(field_path, f"a number from {low} to {high}", value)
+
+
+def _check_choice(field_path: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        _fail(field_path, "one of " + ", ".join(choices), value)
+
+
+@dataclass
+class ModelConfig:
+    """One model, as one YAML file in `conf/model/`.
+
+    Attributes:
+        name: config name; also the model's folder name in `results/` (`org__name`).
+        hf_id: Hugging Face repo id, for example `Qwen/Qwen2.5-0.5B-Instruct`.
+        revision: pinned commit SHA (or tag) of the repo; required.
+        display_name: name shown on the leaderboard.
+        dtype: weight and activation dtype.
+        source: `hub` (from_pretrained on hf_id) or `tiny-random` (the embedded offline model).
+        url: model card URL.
+        license: SPDX id or license name.
+        params: parameter count; computed at load if omitted.
+        trust_remote_code: allow the repo's own Python code; off unless set.
+        random_weights: the weights are random; accuracy is meaningless, energy and time are real.
+        base_model: config name of the model this one is a compressed or distilled variant of.
+    """
+
+    name: str = MISSING
+    hf_id: str = MISSING
+    revision: str = MISSING
+    display_name: str = MISSING
+    dtype: str = "bfloat16"
+    source: str = "hub"
+    url: str = ""
+    license: str = ""
+    params: int | None = None
+    trust_remote_code: bool = False
+    random_weights: bool = False
+    base_model: str | None = None
+
+    def __post_init__(self) -> None:
+        check_safe_name("model.name", self.name)
+        if not isinstance(self.hf_id, str) or not HF_ID.match(self.hf_id) or ".." in self.hf_id:
+            _fail("model.hf_id", "a Hugging Face repo id like 'org/name'", self.hf_id)
+        _check_nonempty("model.revision", self.revision)
+        if not re.match(r"^[A-Za-z0-9._-]{1,64}$", self.revision):
+            _fail("model.revision", "a commit SHA or tag of letters, digits, '.', '_' or '-'",
+                  self.revision)
+        _check_nonempty("model.display_name", self.display_name)
+        if len(self.display_name) > 200:
+            _fail("model.display_name", "at most 200 characters", self.display_name[:40] + "...")
+        _check_choice("model.dtype", self.dtype, DTYPES)
+        _check_choice("model.source", self.source, MODEL_SOURCES)
+        if self.url and not re.match(r"^https?://", self.url):
+            _fail("model.url", "an http(s) URL or empty", self.url)
+        if self.params is not None:
+            _check_int_range("model.params", self.params, 1, 10**14)
+        if not isinstance(self.trust_remote_code, bool):
+            _fail("model.trust_remote_code", "true or false", self.trust_remote_code)
+        if self.base_model is not None:
+            check_safe_name("model.base_model", self.base_model)
+
+
+@dataclass
+class SamplingConfig:
+    """Generation settings. Greedy (deterministic) unless `do_sample` is set.
+
+    Attributes:
+        do_sample: sample instead of greedy decoding.
+        temperature: softmax temperature when sampling.
+        top_p: nucleus sampling mass when sampling.
+        top_k: top-k cut when sampling (0 = off).
+        fixed_output_length: generate exactly `max_new_tokens` per request (ignore EOS), so
+            every model is measured on the same number of output tokens.
+    """
+
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    fixed_output_length: bool = False
+
+    def __post_init__(self) -> None:
+        _check_float_range("task.sampling.temperature", self.temperature, 1e-6, 100.0)
+        _check_float_range("task.sampling.top_p", self.top_p, 1e-6, 1.0)
+        _check_int_range("task.sampling.top_k", self.top_k, 0, 1_000_000)
+
+
+@dataclass
+class TaskConfig:
+    """One task, as one YAML file in `conf/task/`.
+
+    Attributes:
+        name: task name (`chat`, `chat-concise`, `instruct`, `instruct-concise`).
+        system_prompt: the system message given before every prompt.
+        prompt_set: a built-in set name (`chat`, `instruct`) or a path to a JSONL / ShareGPT file.
+        prompt_format: `jsonl` (`{"id", "prompt"}` per line) or `sharegpt` (ShareGPT JSON).
+        max_new_tokens: generation limit per request, in tokens.
+        sampling: decoding settings.
+    """
+
+    name: str = MISSING
+    system_prompt: str = MISSING
+    prompt_set: str = MISSING
+    prompt_format: str = "jsonl"
+    max_new_tokens: int = 256
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+    def __post_init__(self) -> None:
+        check_safe_name("task.name", self.name)
+        _check_nonempty("task.system_prompt", self.system_prompt)
+        _check_nonempty("task.prompt_set", self.prompt_set)
+        if "\x00" in self.prompt_set:
+            _fail("task.prompt_set", "a set name or file path without NUL bytes", self.prompt_set)
+        _check_choice("task.prompt_format", self.prompt_format, PROMPT_FORMATS)
+        _check_int_range("task.max_new_tokens", self.max_new_tokens, 1, 32768)
+
+
+@dataclass
+class BackendConfig:
+    """How generation runs.
+
+    Attributes:
+        name: `eager` (transformers `generate`).
+        device: `auto` (CUDA when available, else CPU), `cpu` or `cuda`.
+    """
+
+    name: str = "eager"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _check_choice("backend.name", self.name, BACKENDS)
+        _check_choice("backend.device", self.device, DEVICES)
+
+
+@dataclass
+class RunConfig:
+    """One benchmark point: (model, task, batch size, backend), plus how to measure it.
+
+    Attributes:
+        batch_size: requests generated together.
+        num_prompts: measured requests per repeat (drawn from the prompt set with `seed`).
+        warmup_batches: batches run before measuring; excluded from every number.
+        repeats: how many times the measured requests are run; spread is reported over all.
+        seed: seeds the prompt sample and any sampling.
+        idle_seconds: length of the idle-power window before the run, in seconds (0 = skip).
+        energy_meter: `auto` (Zeus where a meter is readable), `zeus`, or `none`.
+        results_dir: where records are written.
+        max_prompt_tokens: prompts longer than this (after the chat template) are truncated
+            from the left, in tokens.
+    """
+
+    model: ModelConfig = MISSING
+    task: TaskConfig = MISSING
+    backend: BackendConfig = MISSING
+    batch_size: int = 1
+    num_prompts: int = 16
+    warmup_batches: int = 1
+    repeats: int = 1
+    seed: int = 0
+    idle_seconds: float = 5.0
+    energy_meter: str = "auto"
+    results_dir: str = "results"
+    max_prompt_tokens: int = 1024
+
+    def __post_init__(self) -> None:
+        _check_int_range("batch_size", self.batch_size, 1, 4096)
+        _check_int_range("num_prompts", self.num_prompts, 1, 100_000)
+        _check_int_range("warmup_batches", self.warmup_batches, 0, 1000)
+        _check_int_range("repeats", self.repeats, 1, 1000)
+        _check_int_range("seed", self.seed, 0, 2**32 - 1)
+        _check_float_range("idle_seconds", self.idle_seconds, 0.0, 3600.0)
+        _check_choice("energy_meter", self.energy_meter, ENERGY_METERS)
+        _check_nonempty("results_dir", self.results_dir)
+        _check_int_range("max_prompt_tokens", self.max_prompt_tokens, 1, 1_000_000)
+
+
+def register_configs() -> None:
+    """Register the schemas in Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    store.store(name="run_schema", node=RunConfig)
+    store.store(group="model", name="model_schema", node=ModelConfig)
+    store.store(group="task", name="task_schema", node=TaskConfig)
+    store.store(group="backend", name="backend_schema", node=BackendConfig)

@@ -1,0 +1,183 @@
+"""Batched generation with per-step timestamps (the `eager` backend: transformers `generate`).
+
+TTFT and per-request latency come from a logits processor that stamps the time, after a device
+synchronize, each time the model has produced the logits of the next token. Token `k` of the
+batch is complete at stamp `k`; a request that stops after `n` tokens finished at stamp `n - 1`.
+`generate` already synchronizes with the host at every step (to check stopping criteria), so the
+extra synchronize adds no measurable wait.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from runner.config import TaskConfig
+
+
+@dataclass(frozen=True)
+class RequestTiming:
+    """One request of a batch.
+
+    Attributes:
+        prompt_tokens: tokens in the templated prompt (without padding).
+        response_tokens: tokens generated up to and including the first EOS.
+        ttft_s: batch start to the first token, in seconds.
+        latency_s: batch start to the request's last token, in seconds.
+        text: the decoded response.
+    """
+
+    prompt_tokens: int
+    response_tokens: int
+    ttft_s: float
+    latency_s: float
+    text: str
+
+    @property
+    def tpot_s(self) -> float | None:
+        """Time per output token after the first, in seconds (None for one-token responses)."""
+        if self.response_tokens < 2:
+            return None
+        return (self.latency_s - self.ttft_s) / (self.response_tokens - 1)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One generate call: its wall time (seconds) and its requests."""
+
+    batch_time_s: float
+    requests: list[RequestTiming]
+
+    @property
+    def output_tokens(self) -> int:
+        """Generated tokens summed over the batch."""
+        return sum(request.response_tokens for request in self.requests)
+
+
+class StepClock:
+    """A logits processor that records `time.perf_counter()` at every decoding step."""
+
+    def __init__(self, device: str) -> None:
+        import torch
+
+        self.stamps: list[float] = []
+        self._sync = torch.cuda.synchronize if device == "cuda" else None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self._sync is not None:
+            self._sync()
+        self.stamps.append(time.perf_counter())
+        return scores
+
+
+def render_prompts(tokenizer: Any, system_prompt: str, texts: list[str]) -> list[str]:
+    """Apply the chat template with the task's system prompt to each user message.
+
+    Templates that refuse a system role get the system prompt prepended to the user message.
+    """
+    rendered = []
+    for text in texts:
+        messages = [
+            {"role": "system", "content": system_prompt},
+            {"role": "user", "content": text},
+        ]
+        try:
+            rendered.append(
+                tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            )
+        except Exception as error:  # template-specific exceptions (jinja2 TemplateError)
+            if "system" not in str(error).lower():
+                raise
+            merged = [{"role": "user", "content": f"{system_prompt}\n\n{text}"}]
+            rendered.append(
+                tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+            )
+    return rendered
+
+
+def generation_kwargs(task: TaskConfig, tokenizer: Any) -> dict[str, Any]:
+    """`generate` keyword arguments for the task's decoding settings."""
+    sampling = task.sampling
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": task.max_new_tokens,
+        "do_sample": sampling.do_sample,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    if sampling.do_sample:
+        kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k)
+    else:
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    if sampling.fixed_output_length:
+        kwargs["min_new_tokens"] = task.max_new_tokens
+    return kwargs
+
+
+def generate_batch(
+    model: Any,
+    tokenizer: Any,
+    device: str,
+    task: TaskConfig,
+    texts: list[str],
+    max_prompt_tokens: int,
+) -> BatchResult:
+    """Generate responses for one batch of user messages and time every request."""
+    import torch
+
+    rendered = render_prompts(tokenizer, task.system_prompt, texts)
+    inputs = tokenizer(
+        rendered,
+        return_tensors="pt",
+        padding=True,
+        truncation=True,
+        max_length=max_prompt_tokens,
+        add_special_tokens=False,
+    ).to(device)
+    prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
+    clock = StepClock(device)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    with torch.inference_mode():
+        output = model.generate(**inputs, logits_processor=[clock], **generation_kwargs(task, tokenizer))
+    if device == "cuda":
+        torch.cuda.synchronize()
+    ended = time.perf_counter()
+    new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
+    stamps = clock.stamps or [ended]
+    eos_ids = _eos_ids(model, tokenizer)
+    requests = []
+    for row, prompt_length in zip(new_tokens, prompt_lengths, strict=True):
+        length = response_length(row, eos_ids, tokenizer.pad_token_id)
+        last = stamps[min(length, len(stamps)) - 1] if length else stamps[0]
+        requests.append(
+            RequestTiming(
+                prompt_tokens=int(prompt_length),
+                response_tokens=length,
+                ttft_s=stamps[0] - started,
+                latency_s=last - started,
+                text=tokenizer.decode(row[:length], skip_special_tokens=True),
+            )
+        )
+    return BatchResult(batch_time_s=ended - started, requests=requests)
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    if configured is None:
+        configured = tokenizer.eos_token_id
+    if configured is None:
+        return set()
+    return set(configured) if isinstance(configured, list) else {int(configured)}
+
+
+def response_length(tokens: list[int], eos_ids: set[int], pad_id: int | None) -> int:
+    """Generated tokens up to and including the first EOS; trailing padding excluded."""
+    for index, token in enumerate(tokens):
+        if token in eos_ids:
+            return index + 1
+    length = len(tokens)
+    if pad_id is not None and pad_id not in eos_ids:
+        while length and tokens[length - 1] == pad_id:
+            length -= 1
+    return length

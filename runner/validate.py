@@ -1,0 +1,34 @@
+"""`leaderboard validate`: every config in conf/ and every record under a results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.compose import compose_run_config, conf_dir, hydra_context
+from runner.errors import UserError
+from runner.records import scan_results
+
+CHECKED_GROUPS = ("model", "task", "backend")
+
+
+def validate_configs(config_dir: Path | None = None) -> list[str]:
+    """Compose every `conf/<group>/*.yaml` with the root config; one line per problem."""
+    root = config_dir or conf_dir()
+    problems: list[str] = []
+    with hydra_context(root):
+        for group in CHECKED_GROUPS:
+            for path in sorted((root / group).glob("*.yaml")):
+                try:
+                    compose_run_config([f"{group}={path.stem}"])
+                except UserError as error:
+                    message = str(error)
+                    if not message.startswith("conf/"):
+                        message = f"conf/{group}/{path.name}: {message}"
+                    problems.append(message)
+    return problems
+
+
+def validate_results(results_dir: Path) -> tuple[list[str], list[str], int]:
+    """(problems, warnings, number of valid records) for a results folder."""
+    scan = scan_results(results_dir)
+    return scan.problems, scan.warnings, len(scan.records)
