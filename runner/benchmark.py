@@ -15,11 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from runner.config import RunConfig
 from runner.energy import EnergyMeter, make_energy_meter
-from runner.errors import PointFailed, UserError
+from runner.errors import PointFailed
 from runner.generation import BatchResult, generate_batch
 from runner.loading import LoadedModel, load_model, resolve_device
 from runner.prompts import Prompt, load_prompt_set, sample_prompts
@@ -36,8 +34,14 @@ from runner.record import (
     TaskInfo,
 )
 from runner.stats import summarize
-from runner.store import canonical_json, new_run_id, safe_subdir, sha256_bytes, write_json_new
-from runner.store import write_jsonl_new
+from runner.store import (
+    canonical_json,
+    new_run_id,
+    safe_subdir,
+    sha256_bytes,
+    write_json_new,
+    write_jsonl_new,
+)
 
 PERFORMANCE_DIR = "performance"
 
@@ -83,7 +87,7 @@ def batches_of(prompts: list[Prompt], size: int) -> list[list[Prompt]]:
 
 
 def measure_idle(meter: EnergyMeter, seconds: float) -> tuple[float | None, float | None]:
-    """Mean power (W) over an idle window of `seconds`, and the window length; Nones if unmetered."""
+    """Mean power (W) over an idle window of `seconds` and its length (s); Nones if unmetered."""
     if not meter.available or seconds <= 0:
         return None, None
     meter.begin("idle")
@@ -196,6 +200,7 @@ def run_point(
             trust_remote_code=config.model.trust_remote_code,
             random_weights=config.model.random_weights,
             base_model=config.model.base_model,
+            architecture=loaded.architecture,
         ),
         task=TaskInfo(
             name=config.task.name,
@@ -218,6 +223,7 @@ def run_point(
         summary=build_summary(measured, idle_power_w, device, loaded.load_time_s, warmup_time_s),
         provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
         raw_data=RawData(file=raw_name, sha256=sha256_bytes(raw_bytes), rows=len(raw_rows)),
+        calibration_id=None,
         config=config_to_dict(config),
     )
     path = folder / f"{run_id}.json"
@@ -349,11 +355,3 @@ def build_summary(
         load_time_s=load_time_s,
         warmup_time_s=warmup_time_s,
     )
-
-
-def resolved_yaml(config: RunConfig) -> str:
-    """The resolved config as YAML (for logs)."""
-    return OmegaConf.to_yaml(OmegaConf.structured(config))
-
-
-__all__ = ["UserError", "run_point"]

@@ -96,8 +96,11 @@ class ModelConfig:
             _fail("model.hf_id", "a Hugging Face repo id like 'org/name'", self.hf_id)
         _check_nonempty("model.revision", self.revision)
         if not re.match(r"^[A-Za-z0-9._-]{1,64}$", self.revision):
-            _fail("model.revision", "a commit SHA or tag of letters, digits, '.', '_' or '-'",
-                  self.revision)
+            _fail(
+                "model.revision",
+                "a commit SHA or tag of letters, digits, '.', '_' or '-'",
+                self.revision,
+            )
         _check_nonempty("model.display_name", self.display_name)
         if len(self.display_name) > 200:
             _fail("model.display_name", "at most 200 characters", self.display_name[:40] + "...")

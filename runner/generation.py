@@ -139,7 +139,9 @@ def generate_batch(
         torch.cuda.synchronize()
     started = time.perf_counter()
     with torch.inference_mode():
-        output = model.generate(**inputs, logits_processor=[clock], **generation_kwargs(task, tokenizer))
+        output = model.generate(
+            **inputs, logits_processor=[clock], **generation_kwargs(task, tokenizer)
+        )
     if device == "cuda":
         torch.cuda.synchronize()
     ended = time.perf_counter()

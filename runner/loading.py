@@ -8,6 +8,7 @@ from typing import Any
 
 from runner.config import ModelConfig
 from runner.errors import UserError
+from runner.record import Architecture
 from runner.tiny_model import ensure_tiny_model
 
 TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
@@ -32,6 +33,7 @@ class LoadedModel:
     params: int
     params_source: str
     load_time_s: float
+    architecture: Architecture | None
 
 
 def resolve_device(requested: str) -> str:
@@ -103,4 +105,43 @@ def load_model(config: ModelConfig, device: str) -> LoadedModel:
         params=int(params),
         params_source=params_source,
         load_time_s=time.perf_counter() - started,
+        architecture=describe_architecture(model, config.dtype),
+    )
+
+
+BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def describe_architecture(model: Any, dtype: str) -> Architecture | None:
+    """Shape facts from a loaded model's config; None when it lacks the usual fields."""
+    config = getattr(model, "config", None)
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    try:
+        hidden = int(text_config.hidden_size)
+        layers = int(text_config.num_hidden_layers)
+        heads = int(text_config.num_attention_heads)
+        vocab = int(text_config.vocab_size)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    kv_heads = getattr(text_config, "num_key_value_heads", None) or heads
+    head_dim = getattr(text_config, "head_dim", None) or (hidden // heads if heads else 0)
+    tied = bool(getattr(config, "tie_word_embeddings", False))
+    input_embeddings = model.get_input_embeddings()
+    embedding_params = sum(p.numel() for p in input_embeddings.parameters())
+    if not tied:
+        output_embeddings = model.get_output_embeddings()
+        if output_embeddings is not None:
+            embedding_params += sum(p.numel() for p in output_embeddings.parameters())
+    return Architecture(
+        model_type=str(getattr(config, "model_type", "unknown")),
+        num_layers=layers,
+        hidden_size=hidden,
+        intermediate_size=getattr(text_config, "intermediate_size", None),
+        num_attention_heads=heads,
+        num_key_value_heads=int(kv_heads),
+        head_dim=int(head_dim),
+        vocab_size=vocab,
+        tie_word_embeddings=tied,
+        embedding_params=int(embedding_params),
+        bytes_per_param=BYTES_PER_PARAM[dtype],
     )

@@ -51,6 +51,25 @@ class Identity(Strict):
     config_hash: str = Field(description="sha256 of the resolved config, canonical JSON")
 
 
+class Architecture(Strict):
+    """Shape facts read from the loaded model's config (used for FLOPs and bytes estimates).
+
+    `embedding_params` counts the input embedding and, unless tied, the output head.
+    """
+
+    model_type: str
+    num_layers: int = Field(ge=0)
+    hidden_size: int = Field(ge=0)
+    intermediate_size: int | None
+    num_attention_heads: int = Field(ge=0)
+    num_key_value_heads: int = Field(ge=0)
+    head_dim: int = Field(ge=0)
+    vocab_size: int = Field(ge=0)
+    tie_word_embeddings: bool
+    embedding_params: int = Field(ge=0)
+    bytes_per_param: int = Field(ge=1, description="of the dtype the run used")
+
+
 class ModelInfo(Strict):
     """Descriptive model facts, copied from the config and the loaded model."""
 
@@ -63,6 +82,9 @@ class ModelInfo(Strict):
     trust_remote_code: bool
     random_weights: bool
     base_model: str | None
+    architecture: Architecture | None = Field(
+        description="null when the model config does not expose these fields"
+    )
 
 
 class TaskInfo(Strict):
@@ -165,6 +187,9 @@ class PerformanceRecord(Strict):
     summary: Summary
     provenance: Provenance
     raw_data: RawData
+    calibration_id: str | None = Field(
+        description="run_id of the machine calibration record this run was judged against"
+    )
     config: dict[str, Any] = Field(description="the resolved run config")
 
 

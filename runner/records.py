@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from runner.accuracy_record import ACCURACY_SCHEMA_VERSION, AccuracyRecord
 from runner.errors import RecordError
 from runner.record import SCHEMA_VERSION, PerformanceRecord
 from runner.store import is_temp_file, sha256_file
@@ -21,6 +22,7 @@ from runner.store import is_temp_file, sha256_file
 # kind -> (schema version this code reads, model class)
 RECORD_TYPES: dict[str, tuple[int, type[BaseModel]]] = {
     "performance": (SCHEMA_VERSION, PerformanceRecord),
+    "accuracy": (ACCURACY_SCHEMA_VERSION, AccuracyRecord),
 }
 
 RAW_DATA_SUFFIX = ".requests.jsonl"

@@ -94,7 +94,9 @@ def write_new_file(path: Path, data: bytes) -> None:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise UserError(f"{path}: no space left on device; nothing was written") from None
         if error.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-            raise UserError(f"{path}: cannot write ({error.strerror}); nothing was written") from None
+            raise UserError(
+                f"{path}: cannot write ({error.strerror}); nothing was written"
+            ) from None
         raise
     finally:
         with contextlib.suppress(FileNotFoundError):
