@@ -1,0 +1,115 @@
+"""Every shipped config composes and validates; bad values give one line naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.compose import compose_run_config, hydra_context
+from runner.config import RunConfig
+from runner.errors import ConfigError
+from runner.validate import validate_configs
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+MODEL_FILES = sorted((CONF / "model").glob("*.yaml"))
+TASK_FILES = sorted((CONF / "task").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
+def test_every_model_config_composes(path: Path) -> None:
+    with hydra_context():
+        config = compose_run_config([f"model={path.stem}"])
+    assert isinstance(config, RunConfig)
+    assert config.model.name == path.stem
+    assert config.model.revision
+    assert config.model.trust_remote_code is False
+
+
+@pytest.mark.parametrize("path", TASK_FILES, ids=lambda p: p.stem)
+def test_every_task_config_composes(path: Path) -> None:
+    with hydra_context():
+        config = compose_run_config([f"task={path.stem}"])
+    assert config.task.name == path.stem
+    assert config.task.system_prompt.strip()
+    assert config.task.sampling.do_sample is False  # deterministic by default
+
+
+def test_the_four_tasks_and_three_real_models_ship() -> None:
+    assert {p.stem for p in TASK_FILES} >= {"chat", "chat-concise", "instruct", "instruct-concise"}
+    real = [p for p in MODEL_FILES if p.stem != "tiny-random"]
+    assert len(real) >= 3
+
+
+def test_validate_configs_reports_nothing_for_shipped_configs() -> None:
+    assert validate_configs() == []
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("model.dtype=fp8", "model.dtype: expected one of float32, float16, bfloat16"),
+        ("batch_size=-1", "batch_size: expected an integer from 1 to 4096"),
+        ("batch_size=0", "batch_size: expected an integer from 1 to 4096"),
+        ("model.revision=''", "model.revision: expected a non-empty string"),
+        ("task.max_new_tokens=0", "task.max_new_tokens: expected an integer from 1"),
+        ("backend.device=tpu", "backend.device: expected one of auto, cpu, cuda"),
+        ("model.name=../../x", "model.name: expected a name of letters"),
+    ],
+)
+def test_bad_values_name_the_field_and_the_expectation(override: str, expected: str) -> None:
+    with hydra_context(), pytest.raises(ConfigError) as caught:
+        compose_run_config([override])
+    message = str(caught.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_wrong_type_names_the_field() -> None:
+    with hydra_context(), pytest.raises(ConfigError) as caught:
+        compose_run_config(["batch_size=many"])
+    assert "batch_size" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_error_names_the_config_file(tmp_path: Path) -> None:
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    bad = conf / "model" / "bad-model.yaml"
+    bad.write_text(
+        "name: bad-model\nhf_id: org/bad\nrevision: abc\ndisplay_name: Bad\ndtype: fp8\n"
+    )
+    problems = validate_configs(conf)
+    assert len(problems) == 1
+    assert problems[0].startswith("conf/model/bad-model.yaml: model.dtype")
+
+
+def test_missing_revision_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    (conf / "model" / "norev.yaml").write_text(
+        "name: norev\nhf_id: org/norev\ndisplay_name: No revision\n"
+    )
+    problems = validate_configs(conf)
+    assert len(problems) == 1
+    assert "conf/model/norev.yaml" in problems[0]
+    assert "revision" in problems[0]
+
+
+def test_name_must_match_file_name(tmp_path: Path) -> None:
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    (conf / "model" / "file-name.yaml").write_text(
+        "name: other-name\nhf_id: org/x\nrevision: abc\ndisplay_name: X\n"
+    )
+    problems = validate_configs(conf)
+    assert problems == [
+        "conf/model/file-name.yaml: model.name: expected 'file-name' (the file name), "
+        "got 'other-name'"
+    ]

@@ -1,0 +1,38 @@
+"""GPU path (marker `gpu`, skipped without CUDA): NVML energy through Zeus on a real GPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.records import scan_results
+
+
+@pytest.mark.gpu
+def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None:
+    code = main(
+        [
+            "run",
+            "--no-progress",
+            "model=tiny-random",
+            "task=chat",
+            "backend.device=cuda",
+            "model.dtype=bfloat16",
+            "num_prompts=32",
+            "batch_size=8",
+            "idle_seconds=2",
+            "task.max_new_tokens=128",
+            "task.sampling.fixed_output_length=true",
+            f"results_dir={tmp_path}",
+        ]
+    )
+    assert code == 0
+    [(_, record)] = scan_results(tmp_path).records
+    assert record.energy.source == "zeus-nvml"
+    assert record.summary.energy_j is not None and record.summary.energy_j > 0
+    assert record.energy.idle_power_w is not None and record.energy.idle_power_w > 0
+    assert record.summary.peak_memory_kind == "cuda_max_allocated"
+    assert record.provenance.gpu_name and record.provenance.gpu_driver
+    assert not record.identity.hardware_slug.startswith("cpu-")

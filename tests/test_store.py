@@ -1,0 +1,86 @@
+"""Atomic, never-overwriting writes: round trip, refusal, and a kill mid-write."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.errors import ConfigError, RecordError
+from runner.store import is_temp_file, new_run_id, safe_subdir, write_json_new, write_new_file
+
+
+def test_write_then_refuse_second_write(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "record.json"
+    write_json_new(path, {"x": 1})
+    before = path.read_bytes()
+    with pytest.raises(RecordError, match="already exists"):
+        write_json_new(path, {"x": 2})
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["record.json"]
+
+
+def test_run_ids_are_unique_and_sortable() -> None:
+    ids = [new_run_id() for _ in range(200)]
+    assert len(set(ids)) == 200
+    assert all(len(i) == len("20260101T000000Z-0123abcd") for i in ids)
+
+
+@pytest.mark.parametrize(
+    "component", ["../x", "/abs", "a/b", "..", "", "x\x00y", "C:\\x", ".hidden"]
+)
+def test_unsafe_path_components_are_refused(tmp_path: Path, component: str) -> None:
+    with pytest.raises(ConfigError):
+        safe_subdir(tmp_path, "performance", component)
+
+
+def test_kill_mid_write_leaves_no_record(tmp_path: Path) -> None:
+    """SIGKILL a writer while it streams a large record: the final name never appears."""
+    target = tmp_path / "big.json"
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        import runner.store as store
+        real_write = os.write
+        def slow_write(fd, data):
+            sys.stdout.write("writing\\n"); sys.stdout.flush()
+            import time; time.sleep(0.05)
+            return real_write(fd, bytes(data[:4096]))
+        store.os.write = slow_write
+        store.write_new_file(__import__("pathlib").Path({str(target)!r}), b"x" * 10_000_000)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "writing"
+    time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert not target.exists()
+    leftovers = list(tmp_path.iterdir())
+    assert leftovers and all(is_temp_file(p) for p in leftovers)
+
+
+def test_full_disk_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import runner.store as store
+    from runner.errors import UserError
+
+    def no_space(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.os, "write", no_space)
+    target = tmp_path / "r.json"
+    with pytest.raises(UserError, match="no space left on device; nothing was written"):
+        write_new_file(target, b"{}")
+    assert list(tmp_path.iterdir()) == []
