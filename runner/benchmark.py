@@ -227,7 +227,12 @@ def run_point(
         config=config_to_dict(config),
     )
     path = folder / f"{run_id}.json"
-    write_json_new(path, record.model_dump(mode="json"))
+    try:
+        write_json_new(path, record.model_dump(mode="json"))
+    except BaseException:
+        # No record, so no raw data either: an orphan would only confuse readers.
+        (folder / raw_name).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -1,15 +1,16 @@
 """Immutable files under a results root: safe paths, atomic no-overwrite writes, run ids.
 
-Every record kind (performance, accuracy, ...) is written through `write_new_file`:
-the bytes go to a hidden temp file in the target folder, are flushed and fsync'ed, and are then
-hard-linked to the final name. `os.link` fails if the name exists, so a record is never replaced,
-even by a concurrent writer, and a reader never sees a partial file under a record's name. A crash
-can leave only a hidden `.*.partial` temp file, which no reader treats as a record.
+Every record kind (performance, accuracy, ...) is written through `write_new_file`: the bytes
+go to an unnamed temp file in the target folder, are fsync'ed, and only then linked to the final
+name. Linking fails if the name exists, so a record is never replaced, even by a concurrent
+writer, and a reader never sees a partial file under a record's name.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import errno
 import hashlib
 import json
@@ -23,6 +24,18 @@ from runner.config import check_safe_name
 from runner.errors import ConfigError, RecordError, UserError
 
 TEMP_SUFFIX = ".partial"
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -69,27 +82,22 @@ def sha256_file(path: Path) -> str:
 def write_new_file(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically; refuse if `path` already exists.
 
+    The bytes go to an unnamed file (`O_TMPFILE`) in the target folder that is linked to
+    `path` only once complete, so a crash at any point leaves nothing behind. Where the
+    filesystem or kernel does not allow that, a hidden named temp file is used instead, and a
+    crash can leave only that (`.*.partial`, never read as a record).
+
     Raises:
         RecordError: `path` exists (records are never overwritten).
         UserError: the disk is full or the folder is not writable; no partial file is left.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}"
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            raise RecordError(f"{path}: already exists; records are never overwritten") from None
+        if not _write_unnamed_then_link(path, data):
+            _write_named_then_link(path, data)
         _fsync_dir(path.parent)
+    except FileExistsError:
+        raise RecordError(f"{path}: already exists; records are never overwritten") from None
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise UserError(f"{path}: no space left on device; nothing was written") from None
@@ -98,6 +106,51 @@ def write_new_file(path: Path, data: bytes) -> None:
                 f"{path}: cannot write ({error.strerror}); nothing was written"
             ) from None
         raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.fsync(fd)
+
+
+def _write_unnamed_then_link(path: Path, data: bytes) -> bool:
+    """O_TMPFILE + linkat(AT_EMPTY_PATH); False where unsupported (nothing written then)."""
+    if not hasattr(os, "O_TMPFILE") or _LIBC is None:
+        return False
+    try:
+        fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o644)
+    except OSError as error:
+        if error.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+            return False
+        raise
+    try:
+        _write_all(fd, data)
+        result = _LIBC.linkat(fd, b"", _AT_FDCWD, os.fsencode(path), _AT_EMPTY_PATH)
+        if result != 0:
+            code = ctypes.get_errno()
+            if code == errno.EEXIST:
+                raise FileExistsError(code, os.strerror(code), str(path))
+            if code in (errno.ENOENT, errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV):
+                return False  # no privilege for AT_EMPTY_PATH: fall back
+            raise OSError(code, os.strerror(code), str(path))
+        return True
+    finally:
+        os.close(fd)
+
+
+def _write_named_then_link(path: Path, data: bytes) -> None:
+    """A hidden temp file in the same folder, hard-linked to `path`, then removed."""
+    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}"
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        os.link(temp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()

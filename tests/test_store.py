@@ -16,7 +16,14 @@ from runner.errors import ConfigError, RecordError
 from runner.store import is_temp_file, new_run_id, safe_subdir, write_json_new, write_new_file
 
 
-def test_write_then_refuse_second_write(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["unnamed", "named"])
+def test_write_then_refuse_second_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    import runner.store as store
+
+    if mode == "named":
+        monkeypatch.setattr(store, "_LIBC", None)
     path = tmp_path / "a" / "record.json"
     write_json_new(path, {"x": 1})
     before = path.read_bytes()
@@ -40,13 +47,20 @@ def test_unsafe_path_components_are_refused(tmp_path: Path, component: str) -> N
         safe_subdir(tmp_path, "performance", component)
 
 
-def test_kill_mid_write_leaves_no_record(tmp_path: Path) -> None:
-    """SIGKILL a writer while it streams a large record: the final name never appears."""
+@pytest.mark.parametrize("mode", ["unnamed", "named"])
+def test_kill_mid_write_leaves_no_record(tmp_path: Path, mode: str) -> None:
+    """SIGKILL a writer while it streams a large record: the final name never appears.
+
+    With an unnamed temp file (O_TMPFILE) nothing at all is left; on the fallback path only a
+    hidden `.partial` temp file can be, which no reader treats as a record.
+    """
     target = tmp_path / "big.json"
     script = textwrap.dedent(
         f"""
         import os, sys
         import runner.store as store
+        if {mode!r} == "named":
+            store._LIBC = None
         real_write = os.write
         def slow_write(fd, data):
             sys.stdout.write("writing\\n"); sys.stdout.flush()
@@ -67,7 +81,10 @@ def test_kill_mid_write_leaves_no_record(tmp_path: Path) -> None:
     process.wait(timeout=30)
     assert not target.exists()
     leftovers = list(tmp_path.iterdir())
-    assert leftovers and all(is_temp_file(p) for p in leftovers)
+    if mode == "unnamed":
+        assert leftovers == []
+    else:
+        assert len(leftovers) == 1 and is_temp_file(leftovers[0])
 
 
 def test_full_disk_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
