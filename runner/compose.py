@@ -17,6 +17,7 @@ from runner.config import RunConfig, register_configs
 from runner.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+_active_conf_dir: Path | None = None  # the folder `hydra_context` initialised Hydra on
 
 
 def conf_dir() -> Path:
@@ -30,10 +31,15 @@ def hydra_context(config_dir: Path | None = None) -> Iterator[None]:
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    global _active_conf_dir
     register_configs()
     GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir or conf_dir())):
-        yield
+    previous, _active_conf_dir = _active_conf_dir, (config_dir or conf_dir()).resolve()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(_active_conf_dir)):
+            yield
+    finally:
+        _active_conf_dir = previous
 
 
 def expand_sweep(overrides: list[str]) -> list[list[str]]:
@@ -61,6 +67,7 @@ def compose_run_config(overrides: list[str]) -> RunConfig:
     Raises:
         ConfigError: one line naming the config file and field, and what was expected.
     """
+    import yaml
     from hydra import compose
     from hydra.errors import HydraException
     from omegaconf import OmegaConf, open_dict
@@ -70,7 +77,10 @@ def compose_run_config(overrides: list[str]) -> RunConfig:
         composed = compose(config_name="config", overrides=overrides, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(_describe(error, overrides)) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(_describe_yaml(error)) from None
     choices = dict(composed.hydra.runtime.choices)
+    _check_strict_booleans(choices)
     with open_dict(composed):
         del composed["hydra"]
     try:
@@ -91,6 +101,60 @@ def compose_run_config(overrides: list[str]) -> RunConfig:
     return config
 
 
+STRICT_BOOLEANS = {"model": ("trust_remote_code",)}
+
+
+def _check_strict_booleans(choices: dict[str, Any]) -> None:
+    """Refuse `trust_remote_code: yes`-style values: OmegaConf would read them as true.
+
+    Running a repository's own code must be asked for with a real YAML boolean.
+    """
+    import yaml
+
+    for group, keys in STRICT_BOOLEANS.items():
+        chosen = choices.get(group)
+        if not chosen:
+            continue
+        path = (_active_conf_dir or conf_dir()) / group / f"{chosen}.yaml"
+        try:
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except (OSError, yaml.YAMLError):
+            continue  # Hydra already read this file; its own errors are reported elsewhere
+        if not isinstance(root, yaml.MappingNode):
+            continue
+        for key_node, value_node in root.value:
+            if key_node.value in keys and not _is_plain_boolean(value_node):
+                raise ConfigError(
+                    f"conf/{group}/{chosen}.yaml: {group}.{key_node.value}: expected true or "
+                    f"false (a YAML boolean), got {value_node.value!r}"
+                )
+
+
+def _is_plain_boolean(node: Any) -> bool:
+    """True for an unquoted `true` / `false` (not `yes`, `on`, `1` or a quoted string)."""
+    import yaml
+
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.style is None
+        and node.value.lower() in ("true", "false")
+    )
+
+
+def _describe_yaml(error: Exception) -> str:
+    """`<file>:<line>: <problem>` for a YAML error (python tags, bad syntax)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or _first_line(error)
+    if mark is None:
+        return f"YAML: {problem}"
+    name = Path(mark.name)
+    try:
+        name = name.relative_to((_active_conf_dir or conf_dir()).parent)
+    except ValueError:
+        pass
+    return f"{name}:{mark.line + 1}: {problem}"
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -107,12 +171,33 @@ def _source_file(message: str, choices: dict[str, Any]) -> str:
 def _describe(
     error: BaseException, overrides: list[str], choices: dict[str, Any] | None = None
 ) -> str:
-    """One line for a Hydra/OmegaConf error: file, full key, what went wrong."""
-    key = getattr(error, "full_key", None)
-    message = _first_line(error)
-    if key:
-        prefix = _source_file(str(key), choices or {})
-        return f"{prefix}{key}: {message}"
+    """One line for a Hydra/OmegaConf error: file, full key, what went wrong.
+
+    Hydra wraps OmegaConf's validation errors; the innermost one names the key.
+    """
+    inner: BaseException | None = error
+    while inner is not None and not getattr(inner, "full_key", None):
+        inner = inner.__cause__ or inner.__context__
+    if inner is not None:
+        key = str(inner.full_key)  # type: ignore[attr-defined]
+        group = key.split(".", 1)[0]
+        chosen = (choices or {}).get(group) or _chosen_in(overrides, group)
+        prefix = f"conf/{group}/{chosen}.yaml: " if chosen and group in GROUPS else ""
+        return f"{prefix}{key}: {_first_line(inner)}"
+    message = (
+        " ".join(line.strip() for line in str(error).strip().splitlines()) or type(error).__name__
+    )
     if overrides:
         return f"overrides {' '.join(overrides)}: {message}"
     return message
+
+
+GROUPS = ("model", "task", "backend")
+
+
+def _chosen_in(overrides: list[str], group: str) -> str | None:
+    """The config a `group=name` override picks, if any."""
+    for override in overrides:
+        if override.startswith(f"{group}="):
+            return override.split("=", 1)[1]
+    return None

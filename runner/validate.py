@@ -18,14 +18,25 @@ def validate_configs(config_dir: Path | None = None) -> list[str]:
     with hydra_context(root):
         for group in CHECKED_GROUPS:
             for path in sorted((root / group).glob("*.yaml")):
-                try:
-                    compose_run_config([f"{group}={path.stem}"])
-                except UserError as error:
-                    message = str(error)
-                    if not message.startswith("conf/"):
-                        message = f"conf/{group}/{path.name}: {message}"
-                    problems.append(message)
+                problem = check_config_file(group, path.stem)
+                if problem:
+                    problems.append(problem)
     return problems
+
+
+def check_config_file(group: str, name: str) -> str | None:
+    """Compose the root config with `<group>=<name>`; the problem as one line, or None.
+
+    Must be called inside `hydra_context()`.
+    """
+    try:
+        compose_run_config([f"{group}={name}"])
+    except UserError as error:
+        message = str(error)
+        if not message.startswith("conf/"):
+            message = f"conf/{group}/{name}.yaml: {message}"
+        return message
+    return None
 
 
 def validate_results(results_dir: Path) -> tuple[list[str], list[str], int]:
