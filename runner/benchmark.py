@@ -18,7 +18,7 @@ from typing import Any
 from runner.config import RunConfig
 from runner.energy import EnergyMeter, make_energy_meter
 from runner.errors import PointFailed
-from runner.generation import BatchResult, generate_batch
+from runner.generation import BatchResult, generate_batch, prompt_token_counts
 from runner.loading import LoadedModel, load_model, resolve_device
 from runner.prompts import Prompt, load_prompt_set, sample_prompts
 from runner.provenance import collect_provenance, hardware_slug, utc_now
@@ -108,7 +108,9 @@ def peak_memory(device: str) -> tuple[int | None, str | None]:
     return int(rss * (1 if sys.platform == "darwin" else 1024)), "process_max_rss"
 
 
-def _generate(loaded: LoadedModel, config: RunConfig, prompts: list[Prompt]) -> BatchResult:
+def _generate(
+    loaded: LoadedModel, config: RunConfig, prompts: list[Prompt], pad_to: int | None
+) -> BatchResult:
     import torch
 
     try:
@@ -119,6 +121,8 @@ def _generate(loaded: LoadedModel, config: RunConfig, prompts: list[Prompt]) -> 
             config.task,
             [prompt.text for prompt in prompts],
             config.max_prompt_tokens,
+            backend=config.backend,
+            pad_to=pad_to,
         )
     except torch.OutOfMemoryError:
         raise PointFailed(
@@ -161,12 +165,23 @@ def run_point(
 
     idle_power_w, idle_window_s = measure_idle(meter, config.idle_seconds)
 
+    pad_to = None
+    if config.backend.name == "compiled":
+        texts = [prompt.text for prompt in sample]
+        pad_to = max(
+            prompt_token_counts(
+                loaded.tokenizer, config.task.system_prompt, texts, config.max_prompt_tokens
+            )
+        )
     warmup_started = time.perf_counter()
-    for batch in batches_of(warmup_prompts, config.batch_size):
-        _generate(loaded, config, batch)
+    compile_time_s = None
+    for number, batch in enumerate(batches_of(warmup_prompts, config.batch_size)):
+        _generate(loaded, config, batch, pad_to)
+        if number == 0 and config.backend.name == "compiled":
+            compile_time_s = time.perf_counter() - warmup_started
     warmup_time_s = time.perf_counter() - warmup_started
 
-    measured = _measure(loaded, config, meter, measured_prompts, progress)
+    measured = _measure(loaded, config, meter, measured_prompts, progress, pad_to)
     ended_utc = utc_now()
 
     identity = Identity(
@@ -220,7 +235,9 @@ def run_point(
             idle_window_s=idle_window_s,
         ),
         measurements=build_measurements(measured),
-        summary=build_summary(measured, idle_power_w, device, loaded.load_time_s, warmup_time_s),
+        summary=build_summary(
+            measured, idle_power_w, device, loaded.load_time_s, warmup_time_s, compile_time_s
+        ),
         provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
         raw_data=RawData(file=raw_name, sha256=sha256_bytes(raw_bytes), rows=len(raw_rows)),
         calibration_id=None,
@@ -242,6 +259,7 @@ def _measure(
     meter: EnergyMeter,
     prompts: list[Prompt],
     progress: bool,
+    pad_to: int | None,
 ) -> list[MeasuredBatch]:
     from rich.progress import Progress
 
@@ -254,7 +272,7 @@ def _measure(
         for repeat in range(config.repeats):
             for index, batch in enumerate(batches):
                 meter.begin("batch")
-                result = _generate(loaded, config, batch)
+                result = _generate(loaded, config, batch, pad_to)
                 reading = meter.end("batch")
                 measured.append(MeasuredBatch(repeat, index, batch, result, reading.energy_j))
                 bar.advance(bar_task)
@@ -333,6 +351,7 @@ def build_summary(
     device: str,
     load_time_s: float,
     warmup_time_s: float,
+    compile_time_s: float | None = None,
 ) -> Summary:
     """Pooled figures over all measured batches."""
     requests = sum(len(batch.result.requests) for batch in measured)
@@ -359,4 +378,5 @@ def build_summary(
         peak_memory_kind=memory_kind,  # type: ignore[arg-type]
         load_time_s=load_time_s,
         warmup_time_s=warmup_time_s,
+        compile_time_s=compile_time_s,
     )

@@ -16,7 +16,8 @@ from omegaconf import MISSING
 from runner.errors import ConfigError
 
 DTYPES = ("float32", "float16", "bfloat16")
-BACKENDS = ("eager",)
+BACKENDS = ("eager", "compiled")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_SOURCES = ("hub", "tiny-random")
 PROMPT_FORMATS = ("jsonl", "sharegpt")
@@ -176,16 +177,21 @@ class BackendConfig:
     """How generation runs.
 
     Attributes:
-        name: `eager` (transformers `generate`).
+        name: `eager` (transformers `generate`, dynamic KV cache) or `compiled` (static KV cache,
+            prompts padded to one length, forward compiled with `torch.compile`; on CUDA the
+            default mode captures CUDA graphs).
         device: `auto` (CUDA when available, else CPU), `cpu` or `cuda`.
+        compile_mode: `torch.compile` mode for the `compiled` backend.
     """
 
     name: str = "eager"
     device: str = "auto"
+    compile_mode: str = "reduce-overhead"
 
     def __post_init__(self) -> None:
         _check_choice("backend.name", self.name, BACKENDS)
         _check_choice("backend.device", self.device, DEVICES)
+        _check_choice("backend.compile_mode", self.compile_mode, COMPILE_MODES)
 
 
 @dataclass
@@ -228,6 +234,16 @@ class RunConfig:
         _check_choice("energy_meter", self.energy_meter, ENERGY_METERS)
         _check_nonempty("results_dir", self.results_dir)
         _check_int_range("max_prompt_tokens", self.max_prompt_tokens, 1, 1_000_000)
+        if getattr(self.backend, "name", None) == "compiled":
+            # One input shape for every batch, so nothing recompiles inside a measurement.
+            if self.num_prompts % self.batch_size:
+                _fail(
+                    "num_prompts",
+                    f"a multiple of batch_size ({self.batch_size}) with backend=compiled",
+                    self.num_prompts,
+                )
+            if self.warmup_batches < 1:
+                _fail("warmup_batches", "at least 1 with backend=compiled", self.warmup_batches)
 
 
 def register_configs() -> None:

@@ -144,6 +144,11 @@ class Summary(Strict):
     peak_memory_kind: Literal["cuda_max_allocated", "process_max_rss"] | None
     load_time_s: float = Field(ge=0, description="model load, not part of any measurement")
     warmup_time_s: float = Field(ge=0, description="warm-up batches, excluded from numbers")
+    compile_time_s: float | None = Field(
+        default=None,
+        description="compiled backend: the first warm-up batch, which includes compilation "
+        "(part of warmup_time_s, excluded from numbers); null for eager",
+    )
 
 
 class Provenance(Strict):

@@ -271,10 +271,10 @@ def test_out_of_memory_in_one_sweep_point(
 
     real = benchmark.generate_batch
 
-    def generate_or_oom(model, tokenizer, device, task, texts, max_prompt_tokens):
+    def generate_or_oom(model, tokenizer, device, task, texts, max_prompt_tokens, **kwargs):
         if len(texts) == 4:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return real(model, tokenizer, device, task, texts, max_prompt_tokens)
+        return real(model, tokenizer, device, task, texts, max_prompt_tokens, **kwargs)
 
     monkeypatch.setattr(benchmark, "generate_batch", generate_or_oom)
     code = main(
