@@ -19,7 +19,7 @@ DTYPES = ("float32", "float16", "bfloat16")
 BACKENDS = ("eager", "compiled")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DEVICES = ("auto", "cpu", "cuda")
-MODEL_SOURCES = ("hub", "tiny-random")
+MODEL_SOURCES = ("hub", "tiny-random", "random-init")
 PROMPT_FORMATS = ("jsonl", "sharegpt")
 ENERGY_METERS = ("auto", "zeus", "none")
 
@@ -69,13 +69,17 @@ class ModelConfig:
         revision: pinned commit SHA (or tag) of the repo; required.
         display_name: name shown on the leaderboard.
         dtype: weight and activation dtype.
-        source: `hub` (from_pretrained on hf_id) or `tiny-random` (the embedded offline model).
+        source: `hub` (from_pretrained on hf_id), `tiny-random` (the embedded offline model), or
+            `random-init` (a real architecture from `init_config`, random weights, no download;
+            prompts are tokenized with the tiny model's tokenizer).
         url: model card URL.
         license: SPDX id or license name.
         params: parameter count; computed at load if omitted.
         trust_remote_code: allow the repo's own Python code; off unless set.
         random_weights: the weights are random; accuracy is meaningless, energy and time are real.
         base_model: config name of the model this one is a compressed or distilled variant of.
+        init_config: transformers config fields (`model_type`, `hidden_size`, ...) of a
+            `random-init` model.
     """
 
     name: str = MISSING
@@ -90,6 +94,7 @@ class ModelConfig:
     trust_remote_code: bool = False
     random_weights: bool = False
     base_model: str | None = None
+    init_config: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_safe_name("model.name", self.name)
@@ -115,6 +120,11 @@ class ModelConfig:
             _fail("model.trust_remote_code", "true or false", self.trust_remote_code)
         if self.base_model is not None:
             check_safe_name("model.base_model", self.base_model)
+        if self.source == "random-init":
+            if not self.init_config or "model_type" not in self.init_config:
+                _fail("model.init_config", "a mapping with at least 'model_type'", self.init_config)
+            if not self.random_weights:
+                _fail("model.random_weights", "true for source=random-init", self.random_weights)
 
 
 @dataclass

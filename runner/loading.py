@@ -48,10 +48,28 @@ def resolve_device(requested: str) -> str:
 
 
 def model_location(config: ModelConfig) -> tuple[str, str | None]:
-    """Where `from_pretrained` reads the model: (path or repo id, revision or None)."""
-    if config.source == "tiny-random":
+    """Where `from_pretrained` reads the model: (path or repo id, revision or None).
+
+    A `random-init` model reads only its tokenizer from here (the tiny model's).
+    """
+    if config.source in ("tiny-random", "random-init"):
         return str(ensure_tiny_model()), None
     return config.hf_id, config.revision
+
+
+def _random_init_model(config: ModelConfig, dtype: Any) -> Any:
+    """A real architecture from `init_config` with random weights (seeded), nothing downloaded."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    fields = dict(config.init_config or {})
+    model_config = AutoConfig.for_model(fields.pop("model_type"), **fields)
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(0)
+        return AutoModelForCausalLM.from_config(model_config, dtype=dtype)
+    finally:
+        torch.random.set_rng_state(state)
 
 
 def load_model(config: ModelConfig, device: str) -> LoadedModel:
@@ -73,10 +91,12 @@ def load_model(config: ModelConfig, device: str) -> LoadedModel:
         common["revision"] = revision
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, padding_side="left", **common)
-        model = AutoModelForCausalLM.from_pretrained(
-            location, dtype=getattr(torch, TORCH_DTYPES[config.dtype]), **common
-        )
-    except (OSError, ValueError, ImportError) as error:
+        dtype = getattr(torch, TORCH_DTYPES[config.dtype])
+        if config.source == "random-init":
+            model = _random_init_model(config, dtype)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, **common)
+    except (OSError, ValueError, ImportError, KeyError, TypeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise UserError(
             f"conf/model/{config.name}.yaml: model {config.hf_id!r} at revision "

@@ -113,3 +113,21 @@ def test_name_must_match_file_name(tmp_path: Path) -> None:
         "conf/model/file-name.yaml: model.name: expected 'file-name' (the file name), "
         "got 'other-name'"
     ]
+
+
+def test_random_init_builds_a_real_architecture_without_download() -> None:
+    from runner.loading import load_model
+
+    with hydra_context():
+        config = compose_run_config(["model=random__Qwen2.5-0.5B", "model.dtype=float32"])
+    loaded = load_model(config.model, "cpu")
+    assert loaded.params == 494_032_768  # Qwen2.5-0.5B's published parameter count
+    architecture = loaded.architecture
+    assert architecture is not None and architecture.num_key_value_heads == 2
+    assert architecture.tie_word_embeddings is True
+    assert architecture.embedding_params == 151_936 * 896  # tied: counted once
+
+
+def test_random_init_needs_init_config_and_the_random_label() -> None:
+    with hydra_context(), pytest.raises(ConfigError, match="model.random_weights: expected true"):
+        compose_run_config(["model=random__Llama-3.2-1B", "model.random_weights=false"])
