@@ -315,6 +315,7 @@ def aggregate(items: Sequence[LoadedRecord], warnings: Sequence[str] = ()) -> Si
             "task": task,
             "hardware": hardware,
             "hardware_label": _hardware_label(records, hardware),
+            "board_slug": board_slug(task, hardware),
             "model": newest.model.display_name,
             "model_name": model_name,
             "model_slug": slugify(model_name),
