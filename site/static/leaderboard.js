@@ -145,6 +145,7 @@
   function formatNumber(value, digits) {
     if (value === null || value === undefined || typeof value !== "number" || !isFinite(value)) return "not measured";
     if (value === 0) return "0";
+    if (Number.isInteger(value) && Math.abs(value) >= 1) return value.toLocaleString("en-US");
     var magnitude = Math.floor(Math.log10(Math.abs(value)));
     var decimals = Math.max(0, Math.min(12, (digits || 3) - 1 - magnitude));
     return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
@@ -391,7 +392,6 @@
     var xTitle = headerText(xc), yTitle = headerText(yc);
     var pick = { name: "pick", select: { type: "point", fields: ["model"] }, bind: "legend" };
     var spec = {
-      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
       width: 520, height: 320,
       datasets: { points: usable },
       data: { name: "points" },
@@ -406,6 +406,7 @@
             y: { field: "y", type: "quantitative", title: yTitle, scale: { zero: false } },
             color: { field: "model", type: "nominal", title: "Model (click to highlight)" },
             shape: { field: "frontier", type: "nominal", title: "Pareto", scale: { domain: ["on the Pareto front", "dominated"], range: ["diamond", "circle"] } },
+            fill: { condition: { test: "datum.frontier == 'on the Pareto front'", field: "model", type: "nominal" }, value: null },
             opacity: { condition: { param: "pick", value: 1 }, value: 0.15 },
             tooltip: [
               { field: "model", type: "nominal", title: "Model" },
