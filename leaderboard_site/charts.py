@@ -7,6 +7,8 @@ chart says how many points it dropped and why.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,9 +63,10 @@ def _missing_reason(columns: dict[str, Column], keys: Sequence[str], rows: Seque
     return ", ".join(parts) + " (not measured)" if parts else ""
 
 
-def _finish(chart: alt.TopLevelMixin, dataset: str, values: list[dict[str, Any]]) -> dict[str, Any]:
-    spec = chart.to_dict()
-    spec["datasets"] = {dataset: values}
+def _finish(template: dict[str, Any], values: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy of a validated template spec with its data inlined as the `points` dataset."""
+    spec = copy.deepcopy(template)
+    spec["datasets"] = {"points": values}
     return spec
 
 
@@ -94,7 +97,13 @@ def pareto_chart(
         }
         for r in usable
     ]
-    x_title, y_title = _label(columns, x_key), _label(columns, y_key)
+    spec = _finish(_pareto_template(title, _label(columns, x_key), _label(columns, y_key)), values)
+    return ChartSpec(chart_id, title, spec, len(values), dropped, reason)
+
+
+@functools.lru_cache(maxsize=64)
+def _pareto_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
+    """The validated Vega-Lite spec of a Pareto chart, without data (built once per titles)."""
     pick = alt.selection_point(fields=["model"], bind="legend", name="pick")
     base = alt.Chart(alt.Data(name="points"))
     tooltip = [
@@ -132,8 +141,7 @@ def pareto_chart(
         .transform_filter("datum.frontier == 'on the Pareto front'")
     )
     chart = alt.layer(front, points).properties(title=title, width=WIDTH, height=HEIGHT)
-    spec = _finish(chart, "points", values)
-    return ChartSpec(chart_id, title, spec, len(values), dropped, reason)
+    return chart.to_dict()
 
 
 def sweep_chart(chart_id: str, rows: Sequence[Row], columns: dict[str, Column]) -> ChartSpec:
@@ -146,7 +154,13 @@ def sweep_chart(chart_id: str, rows: Sequence[Row], columns: dict[str, Column]) 
     if not usable:
         return ChartSpec(chart_id, title, None, 0, dropped, reason)
     values = [{**{f: r.get(f) for f in POINT_FIELDS}, "x": r[x_key], "y": r[y_key]} for r in usable]
-    x_title, y_title = _label(columns, x_key), _label(columns, y_key)
+    template = _sweep_template(title, _label(columns, x_key), _label(columns, y_key))
+    return ChartSpec(chart_id, title, _finish(template, values), len(values), dropped, reason)
+
+
+@functools.lru_cache(maxsize=16)
+def _sweep_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
+    """The validated spec of the batch-size sweep chart, without data."""
     pick = alt.selection_point(fields=["model"], bind="legend", name="pick")
     chart = (
         alt.Chart(alt.Data(name="points"))
@@ -167,9 +181,7 @@ def sweep_chart(chart_id: str, rows: Sequence[Row], columns: dict[str, Column]) 
         .add_params(pick)
         .properties(title=title, width=WIDTH, height=HEIGHT)
     )
-    return ChartSpec(
-        chart_id, title, _finish(chart, "points", values), len(values), dropped, reason
-    )
+    return chart.to_dict()
 
 
 def board_charts(rows: Sequence[Row], columns: Sequence[Column]) -> list[ChartSpec]:
@@ -208,23 +220,28 @@ def gpu_comparison_chart(rows: Sequence[Row], columns: Sequence[Column]) -> Char
         }
         for r in best.values()
     ]
+    template = _gpu_template(title, _label(by_key, key))
+    return ChartSpec("chart-gpu", title, _finish(template, values), len(values), dropped, reason)
+
+
+@functools.lru_cache(maxsize=16)
+def _gpu_template(title: str, y_title: str) -> dict[str, Any]:
+    """The validated spec of the hardware comparison bar chart, without data."""
     chart = (
         alt.Chart(alt.Data(name="points"))
         .mark_bar()
         .encode(
             x=alt.X("task:N", title="Task"),
             xOffset=alt.XOffset("hardware:N"),
-            y=alt.Y("y:Q", title=_label(by_key, key)),
+            y=alt.Y("y:Q", title=y_title),
             color=alt.Color("hardware:N", title="Hardware"),
             tooltip=[
                 alt.Tooltip("task:N"),
                 alt.Tooltip("hardware:N"),
                 alt.Tooltip("batch_size:Q", title="Batch (lowest energy)"),
-                alt.Tooltip("y:Q", title=_label(by_key, key), format=".4~g"),
+                alt.Tooltip("y:Q", title=y_title, format=".4~g"),
             ],
         )
         .properties(title=title, width=WIDTH, height=HEIGHT)
     )
-    return ChartSpec(
-        "chart-gpu", title, _finish(chart, "points", values), len(values), dropped, reason
-    )
+    return chart.to_dict()
