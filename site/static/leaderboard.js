@@ -186,6 +186,8 @@
     deadlineOn: false, deadline: null, custom: [], x: "energy_per_response_j", y: "accuracy_avg",
   };
   var compiled = [];  // [{name, better, formula, tree}]
+  var hasEnergy = BASE_ROWS.some(function (r) { return typeof r.energy_per_response_j === "number"; });
+  if (!hasEnergy) state.x = "latency_s";
 
   function $(id) { return document.getElementById(id); }
 
@@ -389,6 +391,13 @@
     $("chart-explore-note").textContent = usable.length + " point(s) drawn" +
       (dropped ? "; dropped " + dropped + " with a missing value (not measured)" : "") +
       (hasFront ? "" : "; no front: an axis has no better direction") + ".";
+    var token = ++explorerToken;
+    if (explorerView) { explorerView.finalize(); explorerView = null; }
+    if (!usable.length) {
+      target.textContent = "No points to draw for these axes.";
+      target.setAttribute("data-rendered", "empty");
+      return;
+    }
     var xTitle = headerText(xc), yTitle = headerText(yc);
     var pick = { name: "pick", select: { type: "point", fields: ["model"] }, bind: "legend" };
     var spec = {
@@ -417,8 +426,7 @@
             ] } },
       ],
     };
-    var token = ++explorerToken;
-    if (explorerView) { explorerView.finalize(); explorerView = null; }
+    target.textContent = "";
     target.removeAttribute("data-rendered");
     window.LBCharts.embed(target, spec).then(function (result) {
       if (token !== explorerToken) { if (result) result.finalize(); return; }
