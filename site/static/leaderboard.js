@@ -188,6 +188,8 @@
   var compiled = [];  // [{name, better, formula, tree}]
   var hasEnergy = BASE_ROWS.some(function (r) { return typeof r.energy_per_response_j === "number"; });
   if (!hasEnergy) state.x = "latency_s";
+  var hasAccuracy = BASE_ROWS.some(function (r) { return typeof r.accuracy_avg === "number"; });
+  if (!hasAccuracy) state.y = hasEnergy ? "energy_per_response_j" : "throughput_tok_s";
 
   function $(id) { return document.getElementById(id); }
 
