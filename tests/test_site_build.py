@@ -285,3 +285,10 @@ def test_serve_binds_loopback(golden_site):
 def test_serve_needs_a_built_site(tmp_path):
     with pytest.raises(UserError, match=r"no index\.html"):
         make_server(tmp_path, 0)
+
+
+def test_empty_results_build_an_empty_site(tmp_path):
+    (tmp_path / "results").mkdir()
+    report = build_site(tmp_path / "results", tmp_path / "_site", strict=True, bundle=BUNDLE)
+    assert report.rows == 0
+    assert "No results yet." in (tmp_path / "_site" / "index.html").read_text()
