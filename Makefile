@@ -23,8 +23,11 @@ TASKS := chat,chat-concise,instruct,instruct-concise
 demo: setup
 	$(BIN)/leaderboard run -m experiment=demo task=$(TASKS)
 	$(BIN)/leaderboard validate --results demo/results
+	$(BIN)/leaderboard build --results demo/results --out demo/_site
+	@echo "Open file://$(CURDIR)/demo/_site/index.html (or: $(BIN)/leaderboard serve --dir demo/_site)"
 
 test: setup
+	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -58,6 +58,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build the static site from result records."""
+    from leaderboard_site.build import build_site
+
+    report = build_site(args.results, args.out, strict=args.strict, skip_invalid=args.skip_invalid)
+    for line in report.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    print(
+        f"build: {report.pages} pages, {report.rows} rows from {report.performance_records} "
+        f"performance and {report.accuracy_records} accuracy records -> {report.out}/index.html"
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Preview a built site on 127.0.0.1."""
+    from leaderboard_site.serve import serve
+
+    serve(args.dir, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -78,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print a record kind's JSON Schema")
     schema.add_argument("--kind", default="performance")
     schema.set_defaults(handler=cmd_schema)
+
+    build = commands.add_parser("build", help="build the static leaderboard site")
+    build.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    build.add_argument("--out", type=Path, default=Path("_site"), help="output folder")
+    build.add_argument("--strict", action="store_true", help="fail on any warning")
+    build.add_argument(
+        "--skip-invalid", action="store_true", help="skip invalid records (listed on the site)"
+    )
+    build.set_defaults(handler=cmd_build)
+
+    serve = commands.add_parser("serve", help="preview the built site on 127.0.0.1")
+    serve.add_argument("--dir", type=Path, default=Path("_site"), help="built site folder")
+    serve.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

@@ -1,0 +1,247 @@
+"""Altair chart specs (Vega-Lite JSON) built from aggregated rows; rendered client-side.
+
+Each chart's data is a named dataset inlined in the spec (`datasets`), so Altair validates a
+small spec and the page needs no fetch. A point missing either axis value is dropped, and the
+chart says how many points it dropped and why.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+
+from leaderboard_site.aggregate import PARETO_VIEWS, Row
+from leaderboard_site.columns import Column
+
+POINT_FIELDS = (
+    "row_id",
+    "model",
+    "model_slug",
+    "batch_size",
+    "backend",
+    "energy_source",
+    "hardware_label",
+    "task",
+)
+WIDTH = 420
+HEIGHT = 300
+
+
+@dataclass
+class ChartSpec:
+    """A chart for the page: its element id, title, Vega-Lite spec and what it dropped."""
+
+    chart_id: str
+    title: str
+    spec: dict[str, Any] | None
+    points: int
+    dropped: int
+    drop_reason: str
+    description: str = ""
+
+
+def _usable(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def _label(columns: dict[str, Column], key: str) -> str:
+    column = columns[key]
+    return f"{column.label} ({column.unit})" if column.unit else column.label
+
+
+def _missing_reason(columns: dict[str, Column], keys: Sequence[str], rows: Sequence[Row]) -> str:
+    parts = []
+    for key in keys:
+        count = sum(1 for row in rows if not _usable(row.get(key)))
+        if count:
+            parts.append(f"{count} without {columns[key].label.lower()}")
+    return ", ".join(parts) + " (not measured)" if parts else ""
+
+
+def _finish(template: dict[str, Any], values: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy of a validated template spec with its data inlined as the `points` dataset."""
+    spec = copy.deepcopy(template)
+    spec["datasets"] = {"points": values}
+    return spec
+
+
+def pareto_chart(
+    chart_id: str,
+    title: str,
+    rows: Sequence[Row],
+    columns: dict[str, Column],
+    x_key: str,
+    y_key: str,
+    front_flag: str,
+) -> ChartSpec:
+    """A scatter of every configuration with the Pareto front drawn as a line.
+
+    Frontier points are filled and larger; the legend (click) highlights one model.
+    """
+    usable = [r for r in rows if _usable(r.get(x_key)) and _usable(r.get(y_key))]
+    dropped = len(rows) - len(usable)
+    reason = _missing_reason(columns, (x_key, y_key), rows)
+    if not usable:
+        return ChartSpec(chart_id, title, None, 0, dropped, reason)
+    values = [
+        {
+            **{f: r.get(f) for f in POINT_FIELDS},
+            "x": r[x_key],
+            "y": r[y_key],
+            "frontier": "on the Pareto front" if r.get(front_flag) else "dominated",
+        }
+        for r in usable
+    ]
+    spec = _finish(_pareto_template(title, _label(columns, x_key), _label(columns, y_key)), values)
+    return ChartSpec(chart_id, title, spec, len(values), dropped, reason)
+
+
+@functools.lru_cache(maxsize=64)
+def _pareto_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
+    """The validated Vega-Lite spec of a Pareto chart, without data (built once per titles)."""
+    pick = alt.selection_point(fields=["model"], bind="legend", name="pick")
+    base = alt.Chart(alt.Data(name="points"))
+    tooltip = [
+        alt.Tooltip("model:N", title="Model"),
+        alt.Tooltip("batch_size:Q", title="Batch"),
+        alt.Tooltip("x:Q", title=x_title, format=".4~g"),
+        alt.Tooltip("y:Q", title=y_title, format=".4~g"),
+        alt.Tooltip("frontier:N", title="Pareto"),
+        alt.Tooltip("energy_source:N", title="Energy source"),
+    ]
+    points = (
+        base.mark_point(size=70, strokeWidth=2)
+        .encode(
+            x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False)),
+            y=alt.Y("y:Q", title=y_title, scale=alt.Scale(zero=False)),
+            color=alt.Color("model:N", title="Model (click to highlight)"),
+            shape=alt.Shape(
+                "frontier:N",
+                title="Pareto",
+                scale=alt.Scale(
+                    domain=["on the Pareto front", "dominated"], range=["diamond", "circle"]
+                ),
+            ),
+            fill=alt.condition(
+                "datum.frontier == 'on the Pareto front'", "model:N", alt.value(None)
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+            tooltip=tooltip,
+        )
+        .add_params(pick)
+    )
+    front = (
+        base.mark_line(color="#444", strokeDash=[4, 3], interpolate="step-after")
+        .encode(x="x:Q", y="y:Q", order="x:Q")
+        .transform_filter("datum.frontier == 'on the Pareto front'")
+    )
+    chart = alt.layer(front, points).properties(title=title, width=WIDTH, height=HEIGHT)
+    return chart.to_dict()
+
+
+def sweep_chart(chart_id: str, rows: Sequence[Row], columns: dict[str, Column]) -> ChartSpec:
+    """Batch-size sweep: energy per token vs throughput, one line per model, ordered by batch."""
+    x_key, y_key = "throughput_tok_s", "energy_per_token_j"
+    title = "Batch-size sweep: energy per token vs throughput"
+    usable = [r for r in rows if _usable(r.get(x_key)) and _usable(r.get(y_key))]
+    dropped = len(rows) - len(usable)
+    reason = _missing_reason(columns, (x_key, y_key), rows)
+    if not usable:
+        return ChartSpec(chart_id, title, None, 0, dropped, reason)
+    values = [{**{f: r.get(f) for f in POINT_FIELDS}, "x": r[x_key], "y": r[y_key]} for r in usable]
+    template = _sweep_template(title, _label(columns, x_key), _label(columns, y_key))
+    return ChartSpec(chart_id, title, _finish(template, values), len(values), dropped, reason)
+
+
+@functools.lru_cache(maxsize=16)
+def _sweep_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
+    """The validated spec of the batch-size sweep chart, without data."""
+    pick = alt.selection_point(fields=["model"], bind="legend", name="pick")
+    chart = (
+        alt.Chart(alt.Data(name="points"))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False)),
+            y=alt.Y("y:Q", title=y_title, scale=alt.Scale(type="log")),
+            color=alt.Color("model:N", title="Model (click to highlight)"),
+            order=alt.Order("batch_size:Q"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+            tooltip=[
+                alt.Tooltip("model:N", title="Model"),
+                alt.Tooltip("batch_size:Q", title="Batch"),
+                alt.Tooltip("x:Q", title=x_title, format=".4~g"),
+                alt.Tooltip("y:Q", title=y_title, format=".4~g"),
+            ],
+        )
+        .add_params(pick)
+        .properties(title=title, width=WIDTH, height=HEIGHT)
+    )
+    return chart.to_dict()
+
+
+def board_charts(rows: Sequence[Row], columns: Sequence[Column]) -> list[ChartSpec]:
+    """The charts of one task-and-hardware board."""
+    by_key = {c.key: c for c in columns}
+    charts = [
+        pareto_chart(f"chart-{name}", title, rows, by_key, x_key, y_key, f"front_{name}")
+        for name, x_key, _, y_key, _, title in PARETO_VIEWS
+    ]
+    charts.append(sweep_chart("chart-sweep", rows, by_key))
+    return charts
+
+
+def gpu_comparison_chart(rows: Sequence[Row], columns: Sequence[Column]) -> ChartSpec:
+    """For one model: per task and hardware, the lowest energy per response over its configs."""
+    by_key = {c.key: c for c in columns}
+    key = "energy_per_response_j"
+    title = "Hardware comparison: lowest energy per response per task"
+    best: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        if not _usable(row.get(key)):
+            continue
+        slot = (row["task"], row["hardware"])
+        if slot not in best or row[key] < best[slot][key]:
+            best[slot] = row
+    dropped = len(rows) - sum(1 for r in rows if _usable(r.get(key)))
+    reason = _missing_reason(by_key, (key,), rows)
+    if not best:
+        return ChartSpec("chart-gpu", title, None, 0, dropped, reason)
+    values = [
+        {
+            "task": r["task"],
+            "hardware": r["hardware_label"],
+            "y": r[key],
+            "batch_size": r["batch_size"],
+        }
+        for r in best.values()
+    ]
+    template = _gpu_template(title, _label(by_key, key))
+    return ChartSpec("chart-gpu", title, _finish(template, values), len(values), dropped, reason)
+
+
+@functools.lru_cache(maxsize=16)
+def _gpu_template(title: str, y_title: str) -> dict[str, Any]:
+    """The validated spec of the hardware comparison bar chart, without data."""
+    chart = (
+        alt.Chart(alt.Data(name="points"))
+        .mark_bar()
+        .encode(
+            x=alt.X("task:N", title="Task"),
+            xOffset=alt.XOffset("hardware:N"),
+            y=alt.Y("y:Q", title=y_title),
+            color=alt.Color("hardware:N", title="Hardware"),
+            tooltip=[
+                alt.Tooltip("task:N"),
+                alt.Tooltip("hardware:N"),
+                alt.Tooltip("batch_size:Q", title="Batch (lowest energy)"),
+                alt.Tooltip("y:Q", title=y_title, format=".4~g"),
+            ],
+        )
+        .properties(title=title, width=WIDTH, height=HEIGHT)
+    )
+    return chart.to_dict()

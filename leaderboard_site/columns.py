@@ -1,0 +1,155 @@
+"""The leaderboard's columns: one table, one entry per column.
+
+Adding a column (e.g. tokens per joule, carbon, cost) is one `Column(...)` entry here plus the
+value in `aggregate.row_values`. The custom-formula parser in the browser accepts every numeric
+column key listed here (and the accuracy columns found in the records), so a new column is
+usable in formulas and as a chart axis at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Better = Literal["lower", "higher", "none"]
+Level = Literal["basic", "all"]
+Kind = Literal["text", "number"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One leaderboard column.
+
+    Attributes:
+        key: the row key; also the name a custom formula uses (an identifier).
+        label: the header text.
+        unit: the unit shown in the header ('' for none).
+        better: which direction is better ('none' for descriptive columns).
+        level: 'basic' columns show by default; 'all' columns only with the "all columns" toggle.
+        kind: 'number' columns can be sorted numerically, used in formulas and chart axes.
+        digits: significant digits shown for numbers.
+        description: a tooltip for the header (what it is, how it is computed).
+    """
+
+    key: str
+    label: str
+    unit: str
+    better: Better
+    level: Level
+    kind: Kind = "number"
+    digits: int = 3
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The column as JSON data for the page."""
+        return asdict(self)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("model", "Model", "", "none", "basic", "text", description="display name"),
+    Column("params_b", "Params", "B", "none", "basic", digits=3, description="parameters, 1e9"),
+    Column("batch_size", "Batch", "", "none", "basic", digits=4, description="batch size"),
+    Column("backend", "Backend", "", "none", "all", "text"),
+    Column(
+        "energy_per_response_j",
+        "Energy / response",
+        "J",
+        "lower",
+        "basic",
+        description="energy of measured batches split evenly over their responses",
+    ),
+    Column(
+        "energy_per_token_j",
+        "Energy / token",
+        "J",
+        "lower",
+        "basic",
+        description="energy of measured batches over their output tokens",
+    ),
+    Column(
+        "energy_above_idle_per_response_j",
+        "Energy above idle / response",
+        "J",
+        "lower",
+        "all",
+        description="(energy - idle power x time) / responses",
+    ),
+    Column("latency_s", "Latency", "s", "lower", "basic", description="mean per request"),
+    Column("latency_p90_s", "Latency p90", "s", "lower", "all", description="90th percentile"),
+    Column("ttft_s", "TTFT", "s", "lower", "basic", description="time to first token, mean"),
+    Column("tpot_s", "Time / output token", "s", "lower", "all", description="mean TPOT"),
+    Column(
+        "throughput_tok_s",
+        "Throughput",
+        "tok/s",
+        "higher",
+        "basic",
+        description="output tokens / measured time",
+    ),
+    Column("response_tokens", "Response length", "tokens", "none", "basic", description="mean"),
+    Column("avg_power_w", "Avg power", "W", "lower", "all", description="energy / time"),
+    Column("idle_power_w", "Idle power", "W", "none", "all", description="idle baseline"),
+    Column("peak_memory_gb", "Peak memory", "GB", "lower", "all", description="1e9 bytes"),
+    Column("runs", "Runs", "", "none", "all", digits=4, description="records pooled in the row"),
+    Column(
+        "accuracy_avg",
+        "Accuracy avg",
+        "",
+        "higher",
+        "basic",
+        description="mean of the accuracy columns; missing if any score is missing",
+    ),
+    Column("energy_source", "Energy source", "", "none", "basic", "text"),
+)
+
+# The reference eval tasks, shown first and in this order (others found in records follow).
+REFERENCE_EVAL_TASKS: tuple[str, ...] = ("arc_challenge", "hellaswag", "truthfulqa_mc2")
+EVAL_TASK_LABELS = {
+    "arc_challenge": "ARC",
+    "hellaswag": "HellaSwag",
+    "truthfulqa_mc2": "TruthfulQA",
+}
+ACCURACY_PREFIX = "acc_"
+_IDENT = re.compile(r"[^A-Za-z0-9_]")
+
+
+def accuracy_key(eval_task: str) -> str:
+    """The column key of an eval task's score (an identifier usable in formulas)."""
+    return ACCURACY_PREFIX + _IDENT.sub("_", eval_task)
+
+
+def accuracy_column(eval_task: str) -> Column:
+    """The column of one eval task's score (0..1, higher is better)."""
+    return Column(
+        accuracy_key(eval_task),
+        EVAL_TASK_LABELS.get(eval_task, eval_task),
+        "",
+        "higher",
+        "all",
+        description=f"lm-eval {eval_task} score (0..1)",
+    )
+
+
+def ordered_eval_tasks(found: set[str]) -> list[str]:
+    """Reference eval tasks first (in their order), then the others found, sorted."""
+    reference = [task for task in REFERENCE_EVAL_TASKS if task in found]
+    return reference + sorted(found - set(REFERENCE_EVAL_TASKS))
+
+
+def columns_for(eval_tasks: list[str]) -> list[Column]:
+    """Every column, with one accuracy column per eval task placed before `accuracy_avg`."""
+    result: list[Column] = []
+    for column in COLUMNS:
+        if column.key == "accuracy_avg":
+            result.extend(accuracy_column(task) for task in eval_tasks)
+        result.append(column)
+    return result
+
+
+def column(key: str) -> Column:
+    """The fixed column named `key` (KeyError if none)."""
+    for candidate in COLUMNS:
+        if candidate.key == key:
+            return candidate
+    raise KeyError(key)

@@ -1,0 +1,48 @@
+"""Jinja2 rendering of the site's pages (autoescape on everywhere, undefined names are errors)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+SITE_DIR = Path(__file__).resolve().parent.parent / "site"
+TEMPLATES_DIR = SITE_DIR / "templates"
+STATIC_DIR = SITE_DIR / "static"
+NOT_MEASURED = "not measured"
+
+
+def format_number(value: Any, digits: int = 3) -> str:
+    """`value` with `digits` significant digits; "not measured" for None or non-finite."""
+    if value is None or isinstance(value, bool):
+        return NOT_MEASURED if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not isinstance(value, float) or not math.isfinite(value):
+        return NOT_MEASURED if isinstance(value, float) else str(value)
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{value:,.{decimals}f}"
+
+
+def make_environment(templates: Path = TEMPLATES_DIR) -> Environment:
+    """The Jinja2 environment: HTML autoescape on for every template, strict undefined."""
+    env = Environment(
+        loader=FileSystemLoader(str(templates)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = format_number
+    env.globals["NOT_MEASURED"] = NOT_MEASURED
+    return env
+
+
+def render_page(env: Environment, template: str, root: str, **context: Any) -> str:
+    """Render `template`; `root` is the relative prefix from the page to the site root."""
+    return env.get_template(template).render(root=root, **context)
