@@ -25,6 +25,7 @@ demo: setup
 	$(BIN)/leaderboard validate --results demo/results
 
 test: setup
+	./scripts/ensure-sshd.sh
 	$(BIN)/python -m pytest -q
 
 lint: setup

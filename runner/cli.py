@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print a record kind's JSON Schema")
     schema.add_argument("--kind", default="performance")
     schema.set_defaults(handler=cmd_schema)
+
+    # The PR-to-site pipeline (docs/pipeline.md).
+    from runner import changed_models, new_model, pipeline, pr_summary
+
+    changed_models.add_parser(commands)
+    pr_summary.add_parser(commands)
+    new_model.add_parser(commands)
+    pipeline.add_parsers(commands)
     return parser
 
 
