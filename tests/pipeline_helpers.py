@@ -114,8 +114,11 @@ def set_local_remote(repo: Path, url: Path) -> None:
     run(["dvc", "remote", "modify", "--local", "localstore", "url", str(url)], repo)
 
 
-def reproduce(repo: Path, models: list[str], env: dict[str, str] | None = None) -> str:
-    """`runner-pipeline` + `dvc repro` of the benchmark stages of `models` on this machine.
+def reproduce(
+    repo: Path, models: list[str], env: dict[str, str] | None = None, first_only: bool = False
+) -> str:
+    """`runner-pipeline` + `dvc repro` of the benchmark stages of `models` on this machine
+    (only the first stage with `first_only`, to keep a test short).
 
     Returns:
         The hardware slug used.
@@ -125,7 +128,7 @@ def reproduce(repo: Path, models: list[str], env: dict[str, str] | None = None) 
     targets = run(
         ["leaderboard", "runner-pipeline", "--print-targets", "--models", *models], repo, env
     ).stdout.split()
-    run(["dvc", "repro", *targets], repo, env)
+    run(["dvc", "repro", *(targets[:1] if first_only else targets)], repo, env)
     return slug
 
 

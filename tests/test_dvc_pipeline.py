@@ -119,7 +119,7 @@ def test_two_runners_merge_without_conflicts(
         set_local_remote(clone, remote)
         run(["git", "checkout", "-q", "-b", name], clone)
         env = env_for(clone, LEADERBOARD_HARDWARE_SUFFIX=name)
-        slugs[name] = reproduce(clone, ["tiny-random"], env)
+        slugs[name] = reproduce(clone, ["tiny-random"], env, first_only=True)
         run(["git", "add", "-A"], clone)
         run(["git", "commit", "-q", "-m", f"results from {name}"], clone)
         run(["dvc", "push"], clone)
@@ -129,10 +129,11 @@ def test_two_runners_merge_without_conflicts(
     run(["git", "fetch", "-q", str(b), "runner-b"], a)
     merge = run(["git", "merge", "--no-edit", "FETCH_HEAD"], a, check=False)
     assert merge.returncode == 0, merge.stdout + merge.stderr
-    run(["dvc", "pull", *(f"pipelines/{slug}/dvc.yaml" for slug in slugs.values())], a)
-    for slug in slugs.values():
-        status = run(["dvc", "status", f"pipelines/{slug}/dvc.yaml"], a).stdout
-        assert "changed" not in status and "modified" not in status
+    stages = [f"pipelines/{slug}/dvc.yaml:benchmark@tiny-random-chat" for slug in slugs.values()]
+    run(["dvc", "pull", *stages], a)
+    status = run(["dvc", "status", *stages], a).stdout
+    assert "changed" not in status and "modified" not in status and "deleted" not in status
+    assert run(["git", "status", "--porcelain"], a).stdout == ""
     scan = scan_results(a / "results")
     assert scan.problems == []
     hardware = {
@@ -145,40 +146,22 @@ def test_two_runners_merge_without_conflicts(
     assert file_digests(a_perf) == file_digests(b_perf)
 
 
-def test_two_prs_on_one_runner_merge_with_the_union_driver(tmp_path: Path) -> None:
-    """Two PRs each add a model and its lock entries on the same hardware: no conflict."""
+def test_two_prs_adding_models_merge_params_with_the_union_driver(tmp_path: Path) -> None:
+    """Two PRs each append a model to params.yaml: .gitattributes' union keeps both lines."""
     repo = make_repo_copy(tmp_path / "origin")
-    for name in ("tiny-a", "tiny-b"):
-        source = (repo / "conf" / "model" / "tiny-random.yaml").read_text()
-        (repo / "conf" / "model" / f"{name}.yaml").write_text(
-            source.replace("name: tiny-random", f"name: {name}")
-        )
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "two tiny variants"], repo)
-    lock_lines = {}
-    for name in ("tiny-a", "tiny-b"):
+    for name in ("model-a", "model-b"):
         run(["git", "checkout", "-q", "-b", name, "main"], repo)
         params = repo / "params.yaml"
         params.write_text(params.read_text() + f"  - {name}\n")
-        # One task each keeps this fast: the stage of the other task stays unrun.
-        env = env_for(repo)
-        targets = run(
-            ["leaderboard", "runner-pipeline", "--print-targets", "--models", name], repo, env
-        ).stdout.split()
-        run(["dvc", "repro", targets[0]], repo, env)
+        ignore = repo / "results" / "accuracy" / ".gitignore"
+        ignore.parent.mkdir(parents=True, exist_ok=True)
+        ignore.write_text(f"/{name}\n")
         run(["git", "add", "-A"], repo)
         run(["git", "commit", "-q", "-m", f"add {name}"], repo)
-        lock_lines[name] = targets[0]
-    run(["git", "checkout", "-q", "tiny-a"], repo)
-    merge = run(["git", "merge", "--no-edit", "tiny-b"], repo, check=False)
+    run(["git", "checkout", "-q", "model-a"], repo)
+    merge = run(["git", "merge", "--no-edit", "model-b"], repo, check=False)
     assert merge.returncode == 0, merge.stdout + merge.stderr
-    slug = _slug(repo)
-    stages = _stages(repo / "pipelines" / slug / "dvc.lock")
-    assert {"benchmark@tiny-a-chat", "benchmark@tiny-b-chat"} <= set(stages)
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    assert params["models"][-2:] == ["tiny-a", "tiny-b"] or params["models"][-2:] == [
-        "tiny-b",
-        "tiny-a",
-    ]
-    status = run(["dvc", "status", f"pipelines/{slug}/dvc.yaml"], repo).stdout
-    assert "tiny-a-chat" not in status and "tiny-b-chat" not in status
+    models = yaml.safe_load((repo / "params.yaml").read_text())["models"]
+    assert models == ["tiny-random", "model-a", "model-b"]
+    ignored = (repo / "results" / "accuracy" / ".gitignore").read_text().split()
+    assert sorted(ignored) == ["/model-a", "/model-b"]
