@@ -28,6 +28,7 @@ demo: setup
 
 test: setup
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-sshd.sh
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--dir", type=Path, default=Path("_site"), help="built site folder")
     serve.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
     serve.set_defaults(handler=cmd_serve)
+
+    # The PR-to-site pipeline (docs/pipeline.md).
+    from runner import changed_models, new_model, pipeline, pr_summary
+
+    changed_models.add_parser(commands)
+    pr_summary.add_parser(commands)
+    new_model.add_parser(commands)
+    pipeline.add_parsers(commands)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 from runner.record import Provenance
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+HARDWARE_SUFFIX_ENV = "LEADERBOARD_HARDWARE_SUFFIX"
 LIBRARIES = (
     "torch",
     "transformers",
@@ -69,11 +71,19 @@ def gpu_facts() -> tuple[str | None, str | None, str | None]:
 
 
 def hardware_slug(device: str) -> str:
-    """The hardware a record belongs to: `nvidia-h100-80gb-hbm3`, or `cpu-<model>`."""
+    """The hardware a record belongs to: `nvidia-h100-80gb-hbm3`, or `cpu-<model>`.
+
+    A runner may append a qualifier with $LEADERBOARD_HARDWARE_SUFFIX (e.g. `pl400w` for a
+    power-capped GPU, or a host name): the slug becomes `<detected>-<suffix>`. The detected part
+    always comes first, so a suffix can tell runners apart but never rename the hardware.
+    """
     if device == "cuda":
         name, _, _ = gpu_facts()
-        return slugify(name or "cuda-gpu")
-    return "cpu-" + slugify(cpu_name(), limit=56)
+        base = slugify(name or "cuda-gpu")
+    else:
+        base = "cpu-" + slugify(cpu_name(), limit=56)
+    suffix = os.environ.get(HARDWARE_SUFFIX_ENV, "").strip()
+    return f"{base}-{slugify(suffix, limit=40)}" if suffix else base
 
 
 def library_versions() -> dict[str, str | None]:
