@@ -97,9 +97,20 @@ def test_models_in_ignores_other_paths() -> None:
 
 
 def test_the_real_repository_has_every_model_listed(repo_root: Path) -> None:
-    """Every model config in this repository has DVC stages (params.yaml lists it)."""
+    """Every real model config in this repository has DVC stages (params.yaml lists it).
+
+    Random-weight configs (the tiny default and the random-init architecture shapes) are
+    diagnostic: they are run by hand, e.g. on a GPU machine without hub access.
+    """
+    import yaml
+
     from runner.pipeline import load_params
 
     listed = set(load_params(repo_root)["models"])
-    configs = {path.stem for path in (repo_root / "conf" / "model").glob("*.yaml")}
-    assert configs - {"tiny-random"} <= listed
+    configs = {
+        path.stem
+        for path in (repo_root / "conf" / "model").glob("*.yaml")
+        if not yaml.safe_load(path.read_text()).get("random_weights", False)
+    }
+    assert configs <= listed
+    assert "tiny-random" not in configs
