@@ -528,3 +528,38 @@ def run_eval(overrides: list[str], *, multirun: bool) -> int:
         print(f"eval: {failures} of {len(jobs)} job(s) failed", file=sys.stderr)
         return 1
     return 0
+
+
+def validate_eval_configs(config_root: Path) -> list[str]:
+    """Check every `conf/eval/*.yaml` suite and every model's `base_model`; one line each.
+
+    A suite is composed with `conf/evaluate.yaml`, and its task folders are parsed (their data
+    files must exist). A config folder without `evaluate.yaml` has nothing to check.
+    """
+    from runner.compose import hydra_context
+
+    if not (config_root / f"{EVAL_ROOT}.yaml").is_file():
+        return []
+    problems: list[str] = []
+    with hydra_context(config_root):
+        for path in sorted((config_root / "eval").glob("*.yaml")):
+            try:
+                suite = compose_eval_config([f"eval={path.stem}"]).eval
+                folders = [resolve_task_dir(d, config_root) for d in suite.task_dirs]
+                with tempfile.TemporaryDirectory(prefix="lb-eval-check-") as scratch:
+                    materialize_task_dirs(folders, Path(scratch))
+            except UserError as error:
+                message = str(error)
+                if not message.startswith("conf/"):
+                    message = f"conf/eval/{path.name}: {message}"
+                problems.append(message)
+        for path in sorted((config_root / "model").glob("*.yaml")):
+            try:
+                model = compose_eval_config([f"model={path.stem}"]).model
+                _check_variant(model, compose_base_model(model))
+            except UserError as error:
+                message = str(error)
+                if not message.startswith("conf/"):
+                    message = f"conf/model/{path.name}: {message}"
+                problems.append(message)
+    return problems

@@ -25,6 +25,9 @@ def validate_configs(config_dir: Path | None = None) -> list[str]:
                     if not message.startswith("conf/"):
                         message = f"conf/{group}/{path.name}: {message}"
                     problems.append(message)
+    from runner.accuracy import validate_eval_configs
+
+    problems += validate_eval_configs(root)
     return problems
 
 
