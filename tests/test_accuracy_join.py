@@ -17,6 +17,7 @@ def make_record(
     model_id: str = "org/model",
     samples: int = 100,
     limit: int | None = None,
+    shots: int = 25,
     run_id: str = "20260101T000000Z-00000000",
 ) -> AccuracyRecord:
     """A valid accuracy record with the given key and score (no files)."""
@@ -29,7 +30,7 @@ def make_record(
             model_id=model_id,
             model_revision=revision,
             eval_task=task,
-            num_fewshot=25,
+            num_fewshot=shots,
             limit=limit,
         ),
         metric="acc_norm",
@@ -112,3 +113,25 @@ def test_full_run_beats_limited_run_then_newest_wins() -> None:
     newer_full = make_record(score=0.31, samples=1172, run_id="20260201T000000Z-cccccccc")
     chosen = best_accuracy_by_task("org/model", "rev1", [limited, full, newer_full])
     assert chosen["arc_challenge"].score == 0.31
+
+
+def test_shots_filter_keeps_other_shot_counts_out() -> None:
+    zero_shot = make_record(score=0.8, shots=0, samples=2000, run_id="20260301T000000Z-dddddddd")
+    standard = make_record(score=0.35, shots=25, samples=1172)
+    records = [zero_shot, standard]
+    # Without the filter the larger run wins; with it only 25-shot records count.
+    assert accuracy_scores("org/model", "rev1", ["arc_challenge"], records) == {
+        "arc_challenge": 0.8
+    }
+    shots = {"arc_challenge": 25, "hellaswag": 10}
+    assert accuracy_scores("org/model", "rev1", ["arc_challenge"], records, shots=shots) == {
+        "arc_challenge": 0.35
+    }
+    assert accuracy_scores("org/model", "rev1", ["arc_challenge"], [zero_shot], shots=shots) == {
+        "arc_challenge": None
+    }
+    # A task the mapping does not name is not filtered.
+    other = make_record(task="lb_quick_truth", shots=0, score=0.2)
+    assert best_accuracy_by_task("org/model", "rev1", [other], shots=shots)["lb_quick_truth"] == (
+        other
+    )
