@@ -389,6 +389,10 @@ def _evaluate_task(
     reading = meter.end("eval")
     ended_utc = utc_now()
 
+    if task not in res.get("samples", {}) or task not in res["results"]:
+        raise ConfigError(
+            f"eval.tasks.{task}: lm-eval ran it as a group of tasks; name its tasks instead"
+        )
     results = res["results"][task]
     used_shots = res["n-shot"].get(task)
     if used_shots != key.num_fewshot:
