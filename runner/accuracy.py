@@ -457,7 +457,12 @@ def _evaluate_task(
         config=eval_config_dict(config, task, key),
     )
     path = folder / f"{run_id}.json"
-    write_json_new(path, record.model_dump(mode="json"))
+    try:
+        write_json_new(path, record.model_dump(mode="json"))
+    except BaseException:
+        # No record, so no samples file either: an orphan would only confuse readers.
+        (folder / raw_name).unlink(missing_ok=True)
+        raise
     return path, record
 
 
@@ -535,7 +540,7 @@ def run_eval(overrides: list[str], *, multirun: bool) -> int:
 
 
 def validate_eval_configs(config_root: Path) -> list[str]:
-    """Check every `conf/eval/*.yaml` suite and every model's `base_model`; one line each.
+    """Check every `conf/eval/*.yaml` suite and every variant's `base_model`; one line each.
 
     A suite is composed with `conf/evaluate.yaml`, and its task folders are parsed (their data
     files must exist). A config folder without `evaluate.yaml` has nothing to check.
@@ -560,6 +565,11 @@ def validate_eval_configs(config_root: Path) -> list[str]:
         for path in sorted((config_root / "model").glob("*.yaml")):
             try:
                 model = compose_eval_config([f"model={path.stem}"]).model
+            except UserError:
+                continue  # reported by the model group's own check
+            if model.base_model is None:
+                continue
+            try:
                 _check_variant(model, compose_base_model(model))
             except UserError as error:
                 message = str(error)

@@ -325,3 +325,23 @@ def test_materialized_tasks_use_absolute_data_files(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"t\.yaml: dataset_kwargs.data_files: expected"):
         materialize_task_dirs([broken], tmp_path / "out")
+
+
+def test_validate_reports_a_missing_base_model_once(tmp_path: Path) -> None:
+    from runner.validate import validate_configs
+
+    conf = tmp_path / "conf"
+    shutil.copytree(conf_dir(), conf)
+    (conf / "model" / "tiny-int4.yaml").write_text(
+        "name: tiny-int4\nhf_id: org/tiny-int4\nrevision: abc\ndisplay_name: Tiny int4\n"
+        "base_model: no-such-model\n"
+    )
+    (conf / "eval" / "broken.yaml").write_text(
+        "name: broken\ntasks:\n  lb_quick_truth:\n    metric: f1\n"
+    )
+    assert validate_configs(conf) == [
+        "conf/eval/broken.yaml: eval.tasks.lb_quick_truth.metric: expected one of acc, "
+        "acc_norm, got 'f1'",
+        "conf/model/tiny-int4.yaml: model.base_model: expected a config name in conf/model/, "
+        "got 'no-such-model'",
+    ]
