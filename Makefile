@@ -22,6 +22,7 @@ TASKS := chat,chat-concise,instruct,instruct-concise
 # The main job on the embedded default: tiny offline model, CPU, every task, into demo/.
 demo: setup
 	$(BIN)/leaderboard run -m experiment=demo task=$(TASKS)
+	$(BIN)/leaderboard eval experiment=demo eval=quick
 	$(BIN)/leaderboard validate --results demo/results
 	$(BIN)/leaderboard build --results demo/results --out demo/_site
 	@echo "Open file://$(CURDIR)/demo/_site/index.html (or: $(BIN)/leaderboard serve --dir demo/_site)"

@@ -24,6 +24,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_sweep(args.overrides, multirun=args.multirun, progress=not args.no_progress)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score models with lm-eval, once per (model revision, eval task, shots, limit)."""
+    from runner.accuracy import run_eval
+
+    return run_eval(args.overrides, multirun=args.multirun)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check every config and every record; one line per problem."""
     from runner.validate import validate_configs, validate_results
@@ -94,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=tiny-random")
     run.set_defaults(handler=cmd_run)
+
+    evaluate = commands.add_parser("eval", help="score accuracy with lm-eval (once per model)")
+    evaluate.add_argument("-m", "--multirun", action="store_true", help="sweep over comma lists")
+    evaluate.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. eval=quick")
+    evaluate.set_defaults(handler=cmd_eval)
 
     validate = commands.add_parser("validate", help="check every config and result record")
     validate.add_argument("--results", type=Path, default=None, help="results folder")

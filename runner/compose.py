@@ -59,10 +59,11 @@ def expand_sweep(overrides: list[str]) -> list[list[str]]:
     return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
 
 
-def compose_run_config(overrides: list[str]) -> RunConfig:
+def compose_run_config(overrides: list[str], config_name: str = "config") -> RunConfig:
     """Compose `config.yaml` with `overrides` and convert it to a validated `RunConfig`.
 
-    Must be called inside `hydra_context()`.
+    Must be called inside `hydra_context()`. `config_name` picks another root config whose
+    schema extends `RunConfig` (`evaluate` for `leaderboard eval`).
 
     Raises:
         ConfigError: one line naming the config file and field, and what was expected.
@@ -74,7 +75,7 @@ def compose_run_config(overrides: list[str]) -> RunConfig:
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        composed = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        composed = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(_describe(error, overrides)) from None
     except yaml.YAMLError as error:
@@ -163,7 +164,7 @@ def _first_line(error: BaseException) -> str:
 def _source_file(message: str, choices: dict[str, Any]) -> str:
     """`conf/<group>/<choice>.yaml: ` for an error about a group's field, else ''."""
     group = message.split(".", 1)[0].split(":", 1)[0]
-    if group in ("model", "task", "backend") and choices.get(group):
+    if group in ("model", "task", "backend", "eval") and choices.get(group):
         return f"conf/{group}/{choices[group]}.yaml: "
     return ""
 

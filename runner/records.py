@@ -26,6 +26,8 @@ RECORD_TYPES: dict[str, tuple[int, type[BaseModel]]] = {
 }
 
 RAW_DATA_SUFFIX = ".requests.jsonl"
+# Raw data beside a record: per-request rows (performance), per-sample rows (accuracy).
+RAW_DATA_SUFFIXES = (RAW_DATA_SUFFIX, ".samples.jsonl")
 
 
 def register_record_type(kind: str, version: int, model: type[BaseModel]) -> None:
@@ -133,7 +135,7 @@ def scan_results(results_dir: Path) -> ScanResult:
         if is_temp_file(path):
             warnings.append(f"{path}: temp file of an interrupted write (not a record)")
             continue
-        if path.name.endswith(RAW_DATA_SUFFIX):
+        if path.name.endswith(RAW_DATA_SUFFIXES):
             raw_files.append(path)
             continue
         if path.name in (".gitignore", ".gitkeep", "README.md") or path.suffix == ".dvc":

@@ -21,6 +21,9 @@ def validate_configs(config_dir: Path | None = None) -> list[str]:
                 problem = check_config_file(group, path.stem)
                 if problem:
                     problems.append(problem)
+    from runner.accuracy import validate_eval_configs
+
+    problems += validate_eval_configs(root)
     return problems
 
 
