@@ -17,6 +17,7 @@ from typing import Any
 
 from leaderboard_site.columns import (
     REFERENCE_EVAL_TASKS,
+    REFERENCE_SHOTS,
     Column,
     accuracy_key,
     columns_for,
@@ -305,7 +306,7 @@ def aggregate(items: Sequence[LoadedRecord], warnings: Sequence[str] = ()) -> Si
         cache_key = (ident.model_id, ident.model_revision)
         if cache_key not in accuracy_cache:
             accuracy_cache[cache_key] = best_accuracy_by_task(
-                ident.model_id, ident.model_revision, acc_records
+                ident.model_id, ident.model_revision, acc_records, shots=REFERENCE_SHOTS
             )
         chosen = accuracy_cache[cache_key]
         scores = {t: (chosen[t].score if t in chosen else None) for t in eval_tasks}
@@ -403,6 +404,7 @@ def _model_summaries(
             ident.model_id,
             ident.model_revision,
             [i.record for i in accuracy_items],  # type: ignore[misc]
+            shots=REFERENCE_SHOTS,
         )
         chosen_ids = {record.run_id for record in chosen.values()}
         accuracy = [
