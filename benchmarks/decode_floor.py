@@ -77,6 +77,13 @@ def bytes_per_decode_step(
     return weights + kv_cache
 
 
+def generate(loaded: Any, task: Any, texts: list[str], backend: BackendConfig) -> Any:
+    """One `generate_batch` call on the model's device."""
+    return generate_batch(
+        loaded.model, loaded.tokenizer, backend.device, task, texts, 4096, backend=backend
+    )
+
+
 def synthetic_prompt(tokenizer: Any, tokens: int) -> str:
     """A user message of about `tokens` tokens (repeated project text)."""
     text = "Energy per token is the quantity this benchmark measures. "
@@ -106,29 +113,12 @@ def run_shape(args: argparse.Namespace, model_name: str, bandwidth: float) -> li
         for backend_name in ("eager", "compiled"):
             backend = BackendConfig(name=backend_name, device=args.device)
             texts = [prompt] * batch
+
             started = time.perf_counter()
-            generate_batch(
-                loaded.model,
-                loaded.tokenizer,
-                args.device,
-                config.task,
-                texts,
-                4096,
-                backend=backend,
-                pad_to=None,
-            )
+            generate(loaded, config.task, texts, backend)  # warm-up; compiles for `compiled`
             warmup_s = time.perf_counter() - started
             meter.begin("decode")
-            result = generate_batch(
-                loaded.model,
-                loaded.tokenizer,
-                args.device,
-                config.task,
-                texts,
-                4096,
-                backend=backend,
-                pad_to=None,
-            )
+            result = generate(loaded, config.task, texts, backend)
             reading = meter.end("decode")
             request = result.requests[0]
             step_s = request.tpot_s or float("nan")
