@@ -38,16 +38,8 @@ from runner.eval_config import EVAL_ROOT, EvalRunConfig, EvalSuiteConfig, regist
 from runner.eval_tasks import make_task_manager, materialize_task_dirs, resolve_task_dir
 from runner.loyalty import LoyaltyResult, loyalty_from_rows
 from runner.provenance import collect_provenance, hardware_slug, utc_now
-from runner.record import RawData
 from runner.records import check_raw_data, load_record
-from runner.store import (
-    is_temp_file,
-    new_run_id,
-    safe_subdir,
-    sha256_bytes,
-    write_json_new,
-    write_jsonl_new,
-)
+from runner.store import is_temp_file, new_run_id, safe_subdir, write_record_with_raw_data
 
 SAMPLES_SUFFIX = ".samples.jsonl"
 # lm-eval's global seeds (its defaults); the few-shot seed comes from the suite config.
@@ -410,7 +402,6 @@ def _evaluate_task(
     run_id = new_run_id()
     folder = accuracy_folder(Path(config.results_dir), key)
     rows = sample_rows(run_id, samples)
-    raw_name = f"{run_id}{SAMPLES_SUFFIX}"
 
     loyalty: Loyalty | None = None
     if base is not None:
@@ -424,46 +415,46 @@ def _evaluate_task(
                 f"{loyalty.probability_loyalty:.4f} over {loyalty.samples} samples"
             )
 
-    raw_bytes = write_jsonl_new(folder / raw_name, rows)
-    record = AccuracyRecord(
-        schema_version=ACCURACY_SCHEMA_VERSION,
-        kind="accuracy",
-        run_id=run_id,
-        identity=AccuracyIdentity(
-            model_name=key.model_name,
-            model_id=key.model_id,
-            model_revision=key.model_revision,
-            eval_task=task,
-            num_fewshot=key.num_fewshot,
-            limit=key.limit,
+    version = res["versions"].get(task)
+    task_version = None if version is None else str(version)
+    path, record = write_record_with_raw_data(
+        folder,
+        run_id,
+        SAMPLES_SUFFIX,
+        rows,
+        lambda raw_data: AccuracyRecord(
+            schema_version=ACCURACY_SCHEMA_VERSION,
+            kind="accuracy",
+            run_id=run_id,
+            identity=AccuracyIdentity(
+                model_name=key.model_name,
+                model_id=key.model_id,
+                model_revision=key.model_revision,
+                eval_task=task,
+                num_fewshot=key.num_fewshot,
+                limit=key.limit,
+            ),
+            metric=metric,
+            score=score,
+            stderr=metric_value(results, f"{metric}_stderr,none"),
+            samples=len(samples),
+            lm_eval_version=str(res.get("lm_eval_version") or _lm_eval_version()),
+            task_version=task_version,
+            random_weights=config.model.random_weights,
+            cost=EvalCost(
+                energy_source=meter.source,  # type: ignore[arg-type]
+                energy_reason=meter.reason,
+                energy_j=reading.energy_j,
+                duration_s=reading.duration_s,
+                hardware_slug=hardware_slug(device),
+            ),
+            loyalty=loyalty,
+            raw_data=raw_data,
+            provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
+            config=eval_config_dict(config, task, key),
         ),
-        metric=metric,
-        score=score,
-        stderr=metric_value(results, f"{metric}_stderr,none"),
-        samples=len(samples),
-        lm_eval_version=str(res.get("lm_eval_version") or _lm_eval_version()),
-        task_version=None if res["versions"].get(task) is None else str(res["versions"][task]),
-        random_weights=config.model.random_weights,
-        cost=EvalCost(
-            energy_source=meter.source,  # type: ignore[arg-type]
-            energy_reason=meter.reason,
-            energy_j=reading.energy_j,
-            duration_s=reading.duration_s,
-            hardware_slug=hardware_slug(device),
-        ),
-        loyalty=loyalty,
-        raw_data=RawData(file=raw_name, sha256=sha256_bytes(raw_bytes), rows=len(rows)),
-        provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
-        config=eval_config_dict(config, task, key),
     )
-    path = folder / f"{run_id}.json"
-    try:
-        write_json_new(path, record.model_dump(mode="json"))
-    except BaseException:
-        # No record, so no samples file either: an orphan would only confuse readers.
-        (folder / raw_name).unlink(missing_ok=True)
-        raise
-    return path, record
+    return path, record  # type: ignore[return-value]
 
 
 def _lm_eval_version() -> str:

@@ -29,18 +29,17 @@ from runner.record import (
     Measurements,
     ModelInfo,
     PerformanceRecord,
-    RawData,
     Summary,
     TaskInfo,
 )
+from runner.records import RAW_DATA_SUFFIX
 from runner.stats import summarize
 from runner.store import (
     canonical_json,
     new_run_id,
     safe_subdir,
     sha256_bytes,
-    write_json_new,
-    write_jsonl_new,
+    write_record_with_raw_data,
 )
 
 PERFORMANCE_DIR = "performance"
@@ -196,61 +195,55 @@ def run_point(
     )
     run_id = new_run_id()
     folder = record_folder(Path(config.results_dir), identity)
-    raw_rows = raw_data_rows(run_id, measured)
-    raw_name = f"{run_id}.requests.jsonl"
-    raw_bytes = write_jsonl_new(folder / raw_name, raw_rows)
-
-    record = PerformanceRecord(
-        schema_version=SCHEMA_VERSION,
-        kind="performance",
-        run_id=run_id,
-        identity=identity,
-        model=ModelInfo(
-            display_name=config.model.display_name,
-            dtype=config.model.dtype,
-            params=loaded.params,
-            params_source=loaded.params_source,
-            url=config.model.url,
-            license=config.model.license,
-            trust_remote_code=config.model.trust_remote_code,
-            random_weights=config.model.random_weights,
-            base_model=config.model.base_model,
-            architecture=loaded.architecture,
+    return write_record_with_raw_data(
+        folder,
+        run_id,
+        RAW_DATA_SUFFIX,
+        raw_data_rows(run_id, measured),
+        lambda raw_data: PerformanceRecord(
+            schema_version=SCHEMA_VERSION,
+            kind="performance",
+            run_id=run_id,
+            identity=identity,
+            model=ModelInfo(
+                display_name=config.model.display_name,
+                dtype=config.model.dtype,
+                params=loaded.params,
+                params_source=loaded.params_source,
+                url=config.model.url,
+                license=config.model.license,
+                trust_remote_code=config.model.trust_remote_code,
+                random_weights=config.model.random_weights,
+                base_model=config.model.base_model,
+                architecture=loaded.architecture,
+            ),
+            task=TaskInfo(
+                name=config.task.name,
+                system_prompt=config.task.system_prompt,
+                prompt_set=config.task.prompt_set,
+                prompt_set_sha256=prompt_set.sha256,
+                prompt_seed=config.seed,
+                prompt_ids=[prompt.id for prompt in measured_prompts],
+                max_new_tokens=config.task.max_new_tokens,
+                sampling=dataclasses.asdict(config.task.sampling),
+            ),
+            energy=EnergyInfo(
+                source=meter.source,  # type: ignore[arg-type]
+                reason=meter.reason,
+                devices=list(meter.devices),
+                idle_power_w=idle_power_w,
+                idle_window_s=idle_window_s,
+            ),
+            measurements=build_measurements(measured),
+            summary=build_summary(
+                measured, idle_power_w, device, loaded.load_time_s, warmup_time_s, compile_time_s
+            ),
+            provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
+            raw_data=raw_data,
+            calibration_id=None,
+            config=config_to_dict(config),
         ),
-        task=TaskInfo(
-            name=config.task.name,
-            system_prompt=config.task.system_prompt,
-            prompt_set=config.task.prompt_set,
-            prompt_set_sha256=prompt_set.sha256,
-            prompt_seed=config.seed,
-            prompt_ids=[prompt.id for prompt in measured_prompts],
-            max_new_tokens=config.task.max_new_tokens,
-            sampling=dataclasses.asdict(config.task.sampling),
-        ),
-        energy=EnergyInfo(
-            source=meter.source,  # type: ignore[arg-type]
-            reason=meter.reason,
-            devices=list(meter.devices),
-            idle_power_w=idle_power_w,
-            idle_window_s=idle_window_s,
-        ),
-        measurements=build_measurements(measured),
-        summary=build_summary(
-            measured, idle_power_w, device, loaded.load_time_s, warmup_time_s, compile_time_s
-        ),
-        provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
-        raw_data=RawData(file=raw_name, sha256=sha256_bytes(raw_bytes), rows=len(raw_rows)),
-        calibration_id=None,
-        config=config_to_dict(config),
-    )
-    path = folder / f"{run_id}.json"
-    try:
-        write_json_new(path, record.model_dump(mode="json"))
-    except BaseException:
-        # No record, so no raw data either: an orphan would only confuse readers.
-        (folder / raw_name).unlink(missing_ok=True)
-        raise
-    return path
+    )[0]
 
 
 def _measure(

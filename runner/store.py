@@ -16,12 +16,16 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from runner.config import check_safe_name
 from runner.errors import ConfigError, RecordError, UserError
+from runner.record import RawData
 
 TEMP_SUFFIX = ".partial"
 _AT_FDCWD = -100
@@ -179,6 +183,33 @@ def write_json_new(path: Path, data: Any) -> None:
     """Write pretty JSON to a new file atomically (see `write_new_file`)."""
     text = json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     write_new_file(path, text.encode("utf-8"))
+
+
+def write_record_with_raw_data(
+    folder: Path,
+    run_id: str,
+    raw_suffix: str,
+    rows: list[dict[str, Any]],
+    make_record: Callable[[RawData], BaseModel],
+) -> tuple[Path, BaseModel]:
+    """Write `<run_id><raw_suffix>` (JSON Lines), then the record `<run_id>.json` naming it.
+
+    The raw data goes first, so a record never names a missing file; if the record cannot be
+    written, the raw data is removed again (an orphan would only confuse readers).
+
+    Args:
+        make_record: builds the record from the written raw data's `RawData` (name, sha256, rows).
+    """
+    raw_name = f"{run_id}{raw_suffix}"
+    raw_bytes = write_jsonl_new(folder / raw_name, rows)
+    record = make_record(RawData(file=raw_name, sha256=sha256_bytes(raw_bytes), rows=len(rows)))
+    path = folder / f"{run_id}.json"
+    try:
+        write_json_new(path, record.model_dump(mode="json"))
+    except BaseException:
+        (folder / raw_name).unlink(missing_ok=True)
+        raise
+    return path, record
 
 
 def write_jsonl_new(path: Path, rows: list[dict[str, Any]]) -> bytes:
