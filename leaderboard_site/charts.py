@@ -117,8 +117,8 @@ def _pareto_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
     points = (
         base.mark_point(size=70, strokeWidth=2)
         .encode(
-            x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False)),
-            y=alt.Y("y:Q", title=y_title, scale=alt.Scale(zero=False)),
+            x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
+            y=alt.Y("y:Q", title=y_title, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
             color=alt.Color("model:N", title="Model (click to highlight)"),
             shape=alt.Shape(
                 "frontier:N",
@@ -166,7 +166,7 @@ def _sweep_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
         alt.Chart(alt.Data(name="points"))
         .mark_line(point=True)
         .encode(
-            x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False)),
+            x=alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False), axis=alt.Axis(format="~g")),
             y=alt.Y("y:Q", title=y_title, scale=alt.Scale(type="log")),
             color=alt.Color("model:N", title="Model (click to highlight)"),
             order=alt.Order("batch_size:Q"),

@@ -413,8 +413,8 @@
         { mark: { type: "point", size: 70, strokeWidth: 2 },
           params: [pick],
           encoding: {
-            x: { field: "x", type: "quantitative", title: xTitle, scale: { zero: false } },
-            y: { field: "y", type: "quantitative", title: yTitle, scale: { zero: false } },
+            x: { field: "x", type: "quantitative", title: xTitle, scale: { zero: false }, axis: { format: "~g" } },
+            y: { field: "y", type: "quantitative", title: yTitle, scale: { zero: false }, axis: { format: "~g" } },
             color: { field: "model", type: "nominal", title: "Model (click to highlight)" },
             shape: { field: "frontier", type: "nominal", title: "Pareto", scale: { domain: ["on the Pareto front", "dominated"], range: ["diamond", "circle"] } },
             fill: { condition: { test: "datum.frontier == 'on the Pareto front'", field: "model", type: "nominal" }, value: null },
