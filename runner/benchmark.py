@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runner.calibration import ensure_calibration
 from runner.config import RunConfig
 from runner.energy import EnergyMeter, make_energy_meter
 from runner.errors import PointFailed
@@ -155,6 +156,13 @@ def run_point(
     warmup_count = config.warmup_batches * config.batch_size
     sample = sample_prompts(prompt_set.prompts, config.num_prompts + warmup_count, config.seed)
     warmup_prompts, measured_prompts = sample[:warmup_count], sample[warmup_count:]
+    calibration_id = (
+        ensure_calibration(
+            Path(config.results_dir), device, config.model.dtype, energy_meter=config.energy_meter
+        )
+        if config.calibrate
+        else None
+    )
 
     loaded = load_model(config.model, device)
     if meter is None:
@@ -240,7 +248,7 @@ def run_point(
             ),
             provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
             raw_data=raw_data,
-            calibration_id=None,
+            calibration_id=calibration_id,
             config=config_to_dict(config),
         ),
     )[0]

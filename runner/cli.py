@@ -89,6 +89,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Measure this machine's ceilings and write a calibration record."""
+    from runner.calibration import describe, run_calibration
+
+    path, record = run_calibration(
+        args.results, device=args.device, dtype=args.dtype, size=args.size
+    )
+    print(f"calibrate: {describe(record)} -> {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -110,6 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check every config and result record")
     validate.add_argument("--results", type=Path, default=None, help="results folder")
     validate.set_defaults(handler=cmd_validate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="measure this machine's bandwidth, matmul and idle-power ceilings"
+    )
+    calibrate.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    calibrate.add_argument(
+        "--dtype", choices=("bfloat16", "float16", "float32"), default="bfloat16"
+    )
+    calibrate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    calibrate.add_argument("--size", choices=("small", "standard"), default="standard")
+    calibrate.set_defaults(handler=cmd_calibrate)
 
     schema = commands.add_parser("schema", help="print a record kind's JSON Schema")
     schema.add_argument("--kind", default="performance")

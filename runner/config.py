@@ -219,6 +219,9 @@ class RunConfig:
         results_dir: where records are written.
         max_prompt_tokens: prompts longer than this (after the chat template) are truncated
             from the left, in tokens.
+        calibrate: link the record to this machine's newest calibration for the run's dtype,
+            measuring one first when there is none (`leaderboard calibrate`); false leaves
+            `calibration_id` null.
     """
 
     model: ModelConfig = MISSING
@@ -233,6 +236,7 @@ class RunConfig:
     energy_meter: str = "auto"
     results_dir: str = "results"
     max_prompt_tokens: int = 1024
+    calibrate: bool = True
 
     def __post_init__(self) -> None:
         _check_int_range("batch_size", self.batch_size, 1, 4096)
@@ -254,6 +258,8 @@ class RunConfig:
                 )
             if self.warmup_batches < 1:
                 _fail("warmup_batches", "at least 1 with backend=compiled", self.warmup_batches)
+        if not isinstance(self.calibrate, bool):
+            _fail("calibrate", "true or false", self.calibrate)
 
 
 def register_configs() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from runner.accuracy_record import ACCURACY_SCHEMA_VERSION, AccuracyRecord
+from runner.calibration_record import CALIBRATION_SCHEMA_VERSION, CalibrationRecord
 from runner.errors import RecordError
 from runner.record import SCHEMA_VERSION, PerformanceRecord
 from runner.store import is_temp_file, sha256_file
@@ -23,6 +24,7 @@ from runner.store import is_temp_file, sha256_file
 RECORD_TYPES: dict[str, tuple[int, type[BaseModel]]] = {
     "performance": (SCHEMA_VERSION, PerformanceRecord),
     "accuracy": (ACCURACY_SCHEMA_VERSION, AccuracyRecord),
+    "calibration": (CALIBRATION_SCHEMA_VERSION, CalibrationRecord),
 }
 
 RAW_DATA_SUFFIX = ".requests.jsonl"
