@@ -12,8 +12,8 @@ Method (see docs/hardware-metrics.md):
   best of several timed repeats after warm-up.
 - matmul: `a @ b` on square random-normal matrices in the run's dtype (never zeros, which some
   hardware multiplies faster); 2 n^3 FLOPs per matmul; best of several repeats after warm-up.
-  The dimension n grows (doubling) until one matmul takes at least the preset's target time or
-  reaches the preset's maximum, so a slow CPU dtype (bf16 on a CPU without AMX) stays cheap.
+  The dimension n doubles while the next size is predicted (8x the time) to stay within the
+  preset's budget and maximum, so a slow CPU dtype (bf16 on a CPU without AMX) stays cheap.
 - idle power: one idle window through `runner.energy.make_energy_meter`; null plus a reason
   where no meter is readable.
 """
@@ -48,9 +48,12 @@ class CalibrationSize:
 
     Attributes:
         copy_bytes: size of the copied buffer, in bytes (two such buffers are allocated).
-        gemm_start_n: first matrix dimension tried.
+        gemm_start_n: first matrix dimension tried in float32.
+        gemm_start_n_half: first matrix dimension tried in float16 / bfloat16 (smaller on a CPU,
+            where half-precision matmuls can be 100x slower than float32).
         gemm_max_n: largest matrix dimension tried.
-        gemm_target_s: n doubles until one matmul takes at least this long, in seconds.
+        gemm_budget_s: n doubles while one matmul of the doubled size is predicted (8x the
+            current time) to take at most this long, in seconds.
         warmup: untimed repeats before timing (copy and matmul).
         repeats: timed repeats; the best one is kept.
         inner: operations per timed repeat (amortises launch overhead on a GPU).
@@ -59,8 +62,9 @@ class CalibrationSize:
 
     copy_bytes: int
     gemm_start_n: int
+    gemm_start_n_half: int
     gemm_max_n: int
-    gemm_target_s: float
+    gemm_budget_s: float
     warmup: int
     repeats: int
     inner: int
@@ -72,10 +76,10 @@ GiB = 1 << 30
 
 # CPU presets are modest (a few seconds on 2 cores); GPU presets are sized for an 80 GB H100.
 PRESETS: dict[tuple[str, str], CalibrationSize] = {
-    ("cpu", "small"): CalibrationSize(32 * MiB, 128, 512, 0.02, 1, 3, 1, 1.0),
-    ("cpu", "standard"): CalibrationSize(256 * MiB, 128, 2048, 0.1, 1, 5, 1, 2.0),
-    ("cuda", "small"): CalibrationSize(256 * MiB, 1024, 4096, 0.0005, 3, 5, 10, 2.0),
-    ("cuda", "standard"): CalibrationSize(2 * GiB, 1024, 8192, 0.001, 5, 10, 20, 5.0),
+    ("cpu", "small"): CalibrationSize(64 * MiB, 512, 256, 1024, 0.5, 1, 3, 1, 1.0),
+    ("cpu", "standard"): CalibrationSize(256 * MiB, 512, 256, 2048, 1.0, 1, 3, 1, 2.0),
+    ("cuda", "small"): CalibrationSize(256 * MiB, 1024, 1024, 4096, 0.05, 3, 5, 10, 2.0),
+    ("cuda", "standard"): CalibrationSize(2 * GiB, 1024, 1024, 8192, 0.05, 5, 10, 20, 5.0),
 }
 
 TORCH_DTYPE_NAMES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
@@ -152,8 +156,9 @@ def measure_bandwidth(device: str, size: CalibrationSize) -> BandwidthCeiling:
 def measure_matmul(device: str, dtype: str, size: CalibrationSize) -> MatmulCeiling:
     """Best dense matmul throughput (FLOP/s) in `dtype` on random-normal square matrices.
 
-    The dimension starts at `gemm_start_n` and doubles while one matmul takes less than
-    `gemm_target_s` and the next size is within `gemm_max_n`.
+    The dimension starts at `gemm_start_n` (`gemm_start_n_half` for 16-bit dtypes) and doubles
+    while a matmul of the doubled size is predicted (8x the current time) to take at most
+    `gemm_budget_s` and is within `gemm_max_n`.
 
     Raises:
         UserError: the matrices do not fit in device memory.
@@ -162,8 +167,7 @@ def measure_matmul(device: str, dtype: str, size: CalibrationSize) -> MatmulCeil
 
     torch_dtype = getattr(torch, TORCH_DTYPE_NAMES[dtype])
     generator = torch.Generator(device=device).manual_seed(0)
-    sync = _synchronizer(device)
-    n = size.gemm_start_n
+    n = size.gemm_start_n if dtype == "float32" else size.gemm_start_n_half
     while True:
         try:
             a = torch.randn(n, n, dtype=torch_dtype, device=device, generator=generator)
@@ -173,13 +177,10 @@ def measure_matmul(device: str, dtype: str, size: CalibrationSize) -> MatmulCeil
                 f"calibrate: out of memory allocating {n}x{n} {dtype} matrices on {device}; "
                 "try --size small"
             ) from None
-        a @ b  # warm-up of this shape (kernel selection, first-touch)
-        sync()
-        started = time.perf_counter()
-        a @ b
-        sync()
-        one_call = time.perf_counter() - started
-        if one_call >= size.gemm_target_s or n * 2 > size.gemm_max_n:
+        a @ b  # warm-up of this shape (kernel selection, thread pool start, first touch)
+        one_call = min(_time_repeats(lambda a=a, b=b: a @ b, device, 0, 2, 1))
+        # a matmul of twice the size costs 8x: stop before it would exceed the budget
+        if one_call * 8 > size.gemm_budget_s or n * 2 > size.gemm_max_n:
             break
         a = b = None
         n *= 2
@@ -358,7 +359,7 @@ def ensure_calibration(
     device: str,
     dtype: str,
     *,
-    size: str = "standard",
+    size: str | None = None,
     energy_meter: str = "auto",
 ) -> str:
     """The run id of the newest calibration of this machine and dtype; measure one if none.
@@ -367,12 +368,16 @@ def ensure_calibration(
         results_root: the results folder of the run.
         device: the resolved device of the run (`cpu` or `cuda`).
         dtype: the run's model dtype.
-        size: preset used when a calibration has to be measured.
+        size: preset used when a calibration has to be measured; default `small` on a CPU
+            (about a second, so a CPU run or test is not slowed down) and `standard` on a GPU.
+            `leaderboard calibrate` measures `standard` on both; the newest calibration wins.
         energy_meter: meter choice for the idle window of a new calibration.
     """
     existing = newest_calibration(results_root, hardware_slug(device), dtype)
     if existing is not None:
         return existing.run_id
+    if size is None:
+        size = "small" if device == "cpu" else "standard"
     _, record = run_calibration(
         results_root, device=device, dtype=dtype, size=size, energy_meter=energy_meter
     )
