@@ -51,6 +51,14 @@ def roofline_points(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(points, key=lambda p: (p["series"], p["batch_size"]))
 
 
+def si(value: float, unit: str) -> str:
+    """`value` with an SI prefix, 3 significant digits: si(3.02e12, "B/s") == '3.02 TB/s'."""
+    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
 def roof_lines(calibration: CalibrationRecord, x_min: float, x_max: float) -> list[dict[str, Any]]:
     """Endpoints of the two ceiling segments: bandwidth slope and compute ceiling."""
     bandwidth = calibration.memory_bandwidth.bytes_s
@@ -58,8 +66,8 @@ def roof_lines(calibration: CalibrationRecord, x_min: float, x_max: float) -> li
     ridge = peak / bandwidth
     left = min(x_min, ridge / 10)
     right = max(x_max, ridge * 10)
-    slope_label = f"memory bandwidth {bandwidth / 1e9:.3g} GB/s"
-    peak_label = f"{calibration.dtype} matmul {peak / 1e12:.3g} TFLOP/s"
+    slope_label = f"memory bandwidth {si(bandwidth, 'B/s')}"
+    peak_label = f"{calibration.dtype} matmul {si(peak, 'FLOP/s')}"
     return [
         {"ceiling": slope_label, "intensity": left, "flop_s": bandwidth * left, "order": 0},
         {"ceiling": slope_label, "intensity": ridge, "flop_s": peak, "order": 1},
@@ -101,7 +109,7 @@ def roofline_chart(rows: Iterable[dict[str, Any]], calibration: CalibrationRecor
         .mark_line(color="#444", strokeWidth=2)
         .encode(
             x=alt.X("intensity:Q", scale=x_scale, title=x_title),
-            y=alt.Y("flop_s:Q", scale=y_scale, title=y_title),
+            y=alt.Y("flop_s:Q", scale=y_scale, title=y_title, axis=alt.Axis(format="~s")),
             detail="ceiling:N",
             order="order:O",
             strokeDash=alt.StrokeDash("ceiling:N", title="Measured ceiling"),
@@ -126,7 +134,7 @@ def roofline_chart(rows: Iterable[dict[str, Any]], calibration: CalibrationRecor
     ]
     base = alt.Chart(alt.Data(values=points)).encode(
         x=alt.X("arithmetic_intensity_flop_per_byte:Q", scale=x_scale, title=x_title),
-        y=alt.Y("achieved_flop_s:Q", scale=y_scale, title=y_title),
+        y=alt.Y("achieved_flop_s:Q", scale=y_scale, title=y_title, axis=alt.Axis(format="~s")),
         color=alt.Color("series:N", title="Model · backend"),
     )
     sweep_layer = base.mark_line(strokeWidth=1, opacity=0.6).encode(
@@ -141,6 +149,6 @@ def roofline_chart(rows: Iterable[dict[str, Any]], calibration: CalibrationRecor
     )
     return (
         alt.layer(roof_layer, sweep_layer, point_layer)
-        .resolve_scale(color="independent", strokeDash="independent")
+        .resolve_scale(strokeDash="independent")
         .properties(title=title, width=560, height=380)
     )
