@@ -26,6 +26,7 @@ def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None
             "task.max_new_tokens=128",
             "task.sampling.fixed_output_length=true",
             f"results_dir={tmp_path}",
+            "calibrate=false",
         ]
     )
     assert code == 0

@@ -122,38 +122,61 @@ def test_cli_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         main([*args, "--size", "enormous"])
 
 
-def test_run_links_its_record_to_the_calibration(cpu_calibration, tmp_path: Path) -> None:
+def test_run_links_its_record_to_the_calibration(cpu_calibration) -> None:
     """`leaderboard run` reuses this machine's calibration and stores its run id."""
-    from runner.benchmark import run_point
-    from runner.compose import compose_run_config, hydra_context
     from runner.derived import derive_rows
+    from runner.record import PerformanceRecord
 
     root, _, calibration = cpu_calibration
-    overrides = [
+    args = [
+        "run",
+        "-m",
+        "--no-progress",
         "experiment=demo",
         f"results_dir={root}",
         "num_prompts=2",
         "repeats=1",
         "idle_seconds=0",
         "task.max_new_tokens=8",
+        "calibrate=true,false",
     ]
-    with hydra_context():
-        linked = compose_run_config(overrides)
-        unlinked = compose_run_config([*overrides, "calibrate=false"])
-    record = load_record(run_point(linked, progress=False))
-    assert record.calibration_id == calibration.run_id
-    assert load_record(run_point(unlinked, progress=False)).calibration_id is None
+    assert main(args) == 0
     assert len(load_calibrations(root)) == 1  # reused, not measured again
-
     scan = scan_results(root)
     assert scan.problems == []
-    rows = {row["run_id"]: row for row in derive_rows(scan.records)}
-    row = rows[record.run_id]
-    assert row["calibration_id"] == calibration.run_id
+    performance = [r for _, r in scan.records if isinstance(r, PerformanceRecord)]
+    links = sorted(str(r.calibration_id) for r in performance)
+    assert links == sorted([calibration.run_id, "None"])
+
+    rows = [row for row in derive_rows(scan.records) if row["calibration_id"]]
+    assert len(rows) == 1
+    row = rows[0]
     assert row["x_floor"] is not None and row["x_floor"] > 0
     assert row["arithmetic_intensity_flop_per_byte"] > 0
     assert row["tokens_per_j"] is None  # energy is not measured on this machine's CPU runs
     assert row["cost_usd_per_1m_tokens"] > 0
+
+
+def test_run_measures_a_calibration_when_none_exists(tmp_path: Path) -> None:
+    from runner.benchmark import run_point
+    from runner.compose import compose_run_config, hydra_context
+
+    with hydra_context():
+        config = compose_run_config(
+            [
+                "experiment=demo",
+                f"results_dir={tmp_path}",
+                "num_prompts=2",
+                "repeats=1",
+                "idle_seconds=0",
+                "task.max_new_tokens=4",
+            ]
+        )
+    record = load_record(run_point(config, progress=False))
+    [calibration] = load_calibrations(tmp_path)
+    assert record.calibration_id == calibration.run_id
+    assert calibration.dtype == record.model.dtype == "float32"
+    assert calibration.size == "small"  # the cheap CPU preset for runs
 
 
 @pytest.mark.gpu

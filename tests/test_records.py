@@ -26,6 +26,7 @@ def one_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 f"results_dir={results}",
                 "num_prompts=2",
                 "repeats=1",
+                "calibrate=false",
             ]
         )
         == 0

@@ -29,6 +29,7 @@ RUN_ARGS = [
     "warmup_batches=0",
     "idle_seconds=0",
     "task.max_new_tokens=8",
+    "calibrate=false",  # calibration records: tests/test_hwmetrics_calibration.py
 ]
 
 # A driver that runs `leaderboard run` and SIGKILLs itself at one write point of the store.

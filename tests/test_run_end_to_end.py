@@ -26,6 +26,7 @@ def demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
             f"results_dir={results}",
             "num_prompts=4",
             "repeats=1",
+            "calibrate=false",
         ]
     )
     assert code == 0
@@ -94,6 +95,7 @@ def test_second_run_adds_a_record_and_keeps_the_first(demo_results: Path) -> Non
             f"results_dir={demo_results}",
             "num_prompts=4",
             "repeats=1",
+            "calibrate=false",
         ]
     )
     assert code == 0
@@ -120,6 +122,7 @@ def test_sweep_over_batch_sizes(tmp_path: Path) -> None:
             f"results_dir={tmp_path}",
             "num_prompts=4",
             "repeats=1",
+            "calibrate=false",
         ]
     )
     assert code == 0
@@ -156,6 +159,7 @@ def test_unloadable_model_fails_the_point_only(
             f"results_dir={tmp_path}",
             "num_prompts=2",
             "repeats=1",
+            "calibrate=false",
         ]
     )
     assert code == 1
