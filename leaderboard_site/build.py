@@ -238,8 +238,9 @@ def build_site(
             target = records_dir / item.relpath
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-            raw = item.record.raw_data.file
-            shutil.copyfile(source.parent / raw, target.parent / raw)
+            raw = getattr(item.record, "raw_data", None)  # calibration records have none
+            if raw is not None:
+                shutil.copyfile(source.parent / raw.file, target.parent / raw.file)
         _swap(temp, out)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)

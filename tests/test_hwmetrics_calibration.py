@@ -189,3 +189,21 @@ def test_h100_calibration_bounds(tmp_path: Path) -> None:
         pytest.skip(f"bounds are for an H100; this GPU is {record.device_name}")
     assert 2.7e12 <= record.memory_bandwidth.bytes_s <= 3.3e12
     assert record.matmul.flop_s > 600e12
+
+
+def test_site_builds_with_calibration_records(cpu_calibration, tmp_path: Path) -> None:
+    """Calibration records beside the golden results: the site builds and publishes them."""
+    import shutil
+
+    from leaderboard_site.build import build_site
+
+    root, path, _ = cpu_calibration
+    results = tmp_path / "results"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "golden_results", results)
+    target = results / path.relative_to(root)
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(path, target)
+    out = tmp_path / "site"
+    build_site(results, out, strict=True, skip_invalid=False)
+    published = out / "data" / "records" / path.relative_to(root)
+    assert published.read_bytes() == path.read_bytes()
