@@ -36,6 +36,7 @@ def test_compiled_and_eager_generate_identical_greedy_tokens(tmp_path: Path) -> 
         "repeats=1",
         "task.max_new_tokens=12",
         "idle_seconds=0",
+        "calibrate=false",
         "--no-progress",
     ]
     overrides = [c for c in common if c != "--no-progress"]

@@ -57,7 +57,10 @@ def test_repro_writes_valid_records_and_a_per_hardware_lock(repo: Path) -> None:
     status = run(["dvc", "status", f"pipelines/{slug}/dvc.yaml"], repo).stdout
     assert "changed" not in status and "modified" not in status
     validate = run(["leaderboard", "validate", "--results", "results"], repo)
-    assert "2 record(s) ok" in validate.stdout
+    # 2 performance records + the machine calibration they link to. The calibration is written
+    # under results/calibration/<hardware>/, outside the benchmark stages' DVC outs (follow-up:
+    # a per-hardware calibrate stage, see docs/hardware-metrics.md).
+    assert "3 record(s) ok" in validate.stdout
 
 
 def test_repro_reruns_only_the_changed_config_and_keeps_old_records(repo: Path) -> None:
