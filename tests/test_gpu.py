@@ -58,6 +58,7 @@ def test_compiled_matches_eager_on_gpu_in_float32(tmp_path: Path) -> None:
                 "task.max_new_tokens=32",
                 "idle_seconds=0",
                 f"results_dir={tmp_path}",
+                "calibrate=false",
             ]
         )
         assert code == 0
