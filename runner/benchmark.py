@@ -265,7 +265,7 @@ def _measure(
     from rich.progress import Progress
 
     batches = batches_of(prompts, config.batch_size)
-    total = len(batches) * config.repeats
+    total = len(prompts) * config.repeats  # the bar counts requests
     measured: list[MeasuredBatch] = []
     label = f"{config.model.name} {config.task.name} bs={config.batch_size}"
     with Progress(disable=not progress, transient=True) as bar:
@@ -276,7 +276,7 @@ def _measure(
                 result = _generate(loaded, config, batch, pad_to)
                 reading = meter.end("batch")
                 measured.append(MeasuredBatch(repeat, index, batch, result, reading.energy_j))
-                bar.advance(bar_task)
+                bar.advance(bar_task, len(batch))
     return measured
 
 
