@@ -90,13 +90,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Measure this machine's ceilings and write a calibration record."""
-    from runner.calibration import describe, run_calibration
+    """Measure this machine's ceilings and write calibration records (one per dtype)."""
+    from runner.calibration_stage import calibrate_needs, plan
 
-    path, record = run_calibration(
-        args.results, device=args.device, dtype=args.dtype, size=args.size
+    needs = plan(
+        dtypes=args.dtype, device=args.device, params=args.params, overrides=args.overrides
     )
-    print(f"calibrate: {describe(record)} -> {path}")
+    for line in calibrate_needs(
+        args.results, needs, size=args.size, missing_only=args.missing_only
+    ):
+        print(line)
     return 0
 
 
@@ -127,10 +130,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--results", type=Path, default=Path("results"), help="results folder")
     calibrate.add_argument(
-        "--dtype", choices=("bfloat16", "float16", "float32"), default="bfloat16"
+        "--dtype",
+        choices=("bfloat16", "float16", "float32"),
+        action="append",
+        help="matmul dtype; repeat for several (default bfloat16)",
     )
     calibrate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     calibrate.add_argument("--size", choices=("small", "standard"), default="standard")
+    calibrate.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="instead of --dtype/--device: the (device, dtype) of every model in this params.yaml",
+    )
+    calibrate.add_argument(
+        "--missing-only",
+        action="store_true",
+        help="skip a (device, dtype) that already has a calibration of this machine",
+    )
+    calibrate.add_argument("overrides", nargs="*", help="Hydra overrides for --params' models")
     calibrate.set_defaults(handler=cmd_calibrate)
 
     schema = commands.add_parser("schema", help="print a record kind's JSON Schema")

@@ -61,7 +61,8 @@ def run(
 
 
 def shrink_params(repo: Path, models: tuple[str, ...] = ("tiny-random",)) -> None:
-    """Cut params.yaml down to seconds of work (tiny model, 2 prompts, 8 new tokens)."""
+    """Cut params.yaml down to seconds of work (tiny model, 2 prompts, 8 new tokens, the small
+    calibration preset)."""
     path = repo / "params.yaml"
     text = path.read_text()
     replacements = {
@@ -70,6 +71,7 @@ def shrink_params(repo: Path, models: tuple[str, ...] = ("tiny-random",)) -> Non
         r"repeats: .*": "repeats: 1",
         r"warmup_batches: .*": "warmup_batches: 0",
         r"idle_seconds: .*": "idle_seconds: 0",
+        r"size: standard": "size: small",
         r"(?m)^(  extra: )\"\"(.*)$": r'\1"task.max_new_tokens=8"\2',
     }
     for pattern, replacement in replacements.items():
@@ -117,8 +119,9 @@ def set_local_remote(repo: Path, url: Path) -> None:
 def reproduce(
     repo: Path, models: list[str], env: dict[str, str] | None = None, first_only: bool = False
 ) -> str:
-    """`runner-pipeline` + `dvc repro` of the benchmark stages of `models` on this machine
-    (only the first stage with `first_only`, to keep a test short).
+    """`runner-pipeline` + `dvc repro` of the calibrate and benchmark stages of `models` on this
+    machine (only the calibrate and first benchmark stage with `first_only`, to keep a test
+    short).
 
     Returns:
         The hardware slug used.
@@ -128,7 +131,7 @@ def reproduce(
     targets = run(
         ["leaderboard", "runner-pipeline", "--print-targets", "--models", *models], repo, env
     ).stdout.split()
-    run(["dvc", "repro", *(targets[:1] if first_only else targets)], repo, env)
+    run(["dvc", "repro", *(targets[:2] if first_only else targets)], repo, env)
     return slug
 
 

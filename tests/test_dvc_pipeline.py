@@ -1,5 +1,9 @@
 """The DVC pipeline, for real and offline: repro, re-run only what changed, push/pull, merge.
 
+The calibrate stage of each hardware runs first and owns `results/calibration/<hardware>/`;
+the tests check that every file under results/ is some stage's output and that pulled trees
+resolve every record's `calibration_id`.
+
 Every command runs on a git-initialised copy of the repository with the tiny offline model
 (tests/pipeline_helpers.py). The site build is checked only where `leaderboard build` exists.
 """
@@ -22,6 +26,8 @@ from pipeline_helpers import (
     set_local_remote,
 )
 
+from runner.calibration_record import CalibrationRecord
+from runner.derived import derive_rows
 from runner.record import PerformanceRecord
 from runner.records import scan_results
 
@@ -41,10 +47,45 @@ def _stages(lock: Path) -> dict[str, dict]:
     return yaml.safe_load(lock.read_text())["stages"]
 
 
+def _untracked_results(repo: Path) -> list[str]:
+    """Files under results/ that no stage's output (in any dvc.lock) covers."""
+    outs = [
+        out["path"]
+        for lock in [repo / "dvc.lock", *(repo / "pipelines").glob("*/dvc.lock")]
+        if lock.is_file()
+        for stage in _stages(lock).values()
+        for out in stage.get("outs", [])
+    ]
+    return [
+        f"results/{path}"
+        for path in file_digests(repo / "results")
+        if path != ".gitkeep" and not any(f"results/{path}".startswith(f"{o}/") for o in outs)
+    ]
+
+
+def _check_calibrations_resolve(results: Path) -> list[CalibrationRecord]:
+    """Every performance record's calibration_id names a calibration record of its hardware."""
+    scan = scan_results(results)
+    assert scan.problems == []
+    calibrations = {r.run_id: r for _, r in scan.records if isinstance(r, CalibrationRecord)}
+    performance = [r for _, r in scan.records if isinstance(r, PerformanceRecord)]
+    assert performance
+    for record in performance:
+        assert record.calibration_id in calibrations, record.run_id
+        linked = calibrations[record.calibration_id]
+        assert linked.hardware_slug == record.identity.hardware_slug
+        assert linked.dtype == record.model.dtype
+    return list(calibrations.values())
+
+
 def test_repro_writes_valid_records_and_a_per_hardware_lock(repo: Path) -> None:
     slug = _slug(repo)
     lock = repo / "pipelines" / slug / "dvc.lock"
-    assert set(_stages(lock)) == {"benchmark@tiny-random-chat", "benchmark@tiny-random-instruct"}
+    assert set(_stages(lock)) == {
+        "calibrate",
+        "benchmark@tiny-random-chat",
+        "benchmark@tiny-random-instruct",
+    }
     scan = scan_results(repo / "results")
     assert scan.problems == []
     records = [r for _, r in scan.records if isinstance(r, PerformanceRecord)]
@@ -57,16 +98,26 @@ def test_repro_writes_valid_records_and_a_per_hardware_lock(repo: Path) -> None:
     status = run(["dvc", "status", f"pipelines/{slug}/dvc.yaml"], repo).stdout
     assert "changed" not in status and "modified" not in status
     validate = run(["leaderboard", "validate", "--results", "results"], repo)
-    # 2 performance records + the machine calibration they link to. The calibration is written
-    # under results/calibration/<hardware>/, outside the benchmark stages' DVC outs (follow-up:
-    # a per-hardware calibrate stage, see docs/hardware-metrics.md).
+    # 2 performance records + the one machine calibration (float32, the tiny model's dtype) the
+    # calibrate stage measured and both benchmark stages reused.
     assert "3 record(s) ok" in validate.stdout
+    assert [c.dtype for c in _check_calibrations_resolve(repo / "results")] == ["float32"]
+    # Every file under results/ is some stage's output: the calibrate stage owns the
+    # calibration folder, so no benchmark stage wrote a file outside its own outs.
+    assert _untracked_results(repo) == []
+    calibrate = _stages(lock)["calibrate"]
+    assert calibrate["outs"][0]["path"] == f"results/calibration/{slug}"
+    assert calibrate["outs"][0]["nfiles"] == 1
+    for name in ("benchmark@tiny-random-chat", "benchmark@tiny-random-instruct"):
+        deps = {dep["path"]: dep for dep in _stages(lock)[name]["deps"]}
+        assert deps[f"results/calibration/{slug}"]["md5"] == calibrate["outs"][0]["md5"]
 
 
 def test_repro_reruns_only_the_changed_config_and_keeps_old_records(repo: Path) -> None:
     slug = _slug(repo)
     perf = repo / "results" / "performance" / slug / "tiny-random"
     before = file_digests(perf)
+    calibrations = file_digests(repo / "results" / "calibration")
     task = repo / "conf" / "task" / "instruct.yaml"
     task.write_text(task.read_text() + "# reworded: forces a new instruct run\n")
     result = run(["dvc", "repro", f"pipelines/{slug}/dvc.yaml"], repo)
@@ -81,6 +132,11 @@ def test_repro_reruns_only_the_changed_config_and_keeps_old_records(repo: Path) 
     assert len(added) == 2 and all(p.startswith("instruct/bs1-eager/") for p in added)
     lock = _stages(repo / "pipelines" / slug / "dvc.lock")
     assert lock["benchmark@tiny-random-instruct"]["outs"][0]["nfiles"] == 4
+    # The calibrate stage did not re-run and the new run reused its calibration.
+    assert "dvc.yaml:calibrate'" not in result.stdout
+    assert file_digests(repo / "results" / "calibration") == calibrations
+    assert _untracked_results(repo) == []
+    _check_calibrations_resolve(repo / "results")
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "-m", "instruct reworded"], repo)
 
@@ -90,22 +146,33 @@ def test_push_delete_pull_gives_byte_identical_records(repo: Path, tmp_path: Pat
     results = repo / "results"
     before = file_digests(results)
     assert any(path.endswith(".json") and "performance/" in path for path in before)
+    assert any(path.endswith(".json") and "calibration/" in path for path in before)
     shutil.rmtree(results / "performance")
+    shutil.rmtree(results / "calibration")
     shutil.rmtree(repo / ".dvc" / "cache")
     run(["git", "checkout", "--", "results"], repo)
     # Strict for the benchmark stages; --allow-missing (as pages.yml) for stages never run yet
     # (accuracy needs `leaderboard eval`), which have no lock entry and so nothing to pull.
     pulled = run(["dvc", "pull", f"pipelines/{_slug(repo)}/dvc.yaml"], repo)
     assert "fetched" in pulled.stdout.lower() or "added" in pulled.stdout.lower()
-    assert file_digests(results) == before
+    assert file_digests(results) == before  # calibration records included, byte-identical
     run(["dvc", "pull", "--allow-missing"], repo)
     assert file_digests(results) == before
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
+    # The pulled tree resolves every calibration_id, so the ceiling-based metrics exist.
+    (calibration,) = _check_calibrations_resolve(results)
+    rows = derive_rows(scan_results(results).records)
+    assert rows and all(row["calibration_id"] == calibration.run_id for row in rows)
+    assert all(row["bandwidth_floor_s"] is not None for row in rows), rows[0]["notes"]
     if not has_subcommand("build"):
         pytest.skip("`leaderboard build` is not in this checkout yet; site rebuild not checked")
     site = tmp_path / "_site"
     run(["leaderboard", "build", "--results", "results", "--out", str(site)], repo)
     assert (site / "index.html").is_file()
+    published = site / "data" / "records" / "calibration" / calibration.hardware_slug
+    assert (published / f"{calibration.run_id}.json").read_bytes() == (
+        results / "calibration" / calibration.hardware_slug / f"{calibration.run_id}.json"
+    ).read_bytes()
 
 
 def test_two_runners_merge_without_conflicts(
@@ -132,7 +199,11 @@ def test_two_runners_merge_without_conflicts(
     run(["git", "fetch", "-q", str(b), "runner-b"], a)
     merge = run(["git", "merge", "--no-edit", "FETCH_HEAD"], a, check=False)
     assert merge.returncode == 0, merge.stdout + merge.stderr
-    stages = [f"pipelines/{slug}/dvc.yaml:benchmark@tiny-random-chat" for slug in slugs.values()]
+    stages = [
+        f"pipelines/{slug}/dvc.yaml:{stage}"
+        for slug in slugs.values()
+        for stage in ("calibrate", "benchmark@tiny-random-chat")
+    ]
     run(["dvc", "pull", *stages], a)
     status = run(["dvc", "status", *stages], a).stdout
     assert "changed" not in status and "modified" not in status and "deleted" not in status
@@ -143,10 +214,12 @@ def test_two_runners_merge_without_conflicts(
         r.identity.hardware_slug for _, r in scan.records if isinstance(r, PerformanceRecord)
     }
     assert set(slugs.values()) <= hardware
-    # The records B produced arrived byte-identical through the shared remote.
-    b_perf = b / "results" / "performance" / slugs["runner-b"]
-    a_perf = a / "results" / "performance" / slugs["runner-b"]
-    assert file_digests(a_perf) == file_digests(b_perf)
+    # The records B produced, and its calibration, arrived byte-identical through the remote.
+    for kind in ("performance", "calibration"):
+        b_files = file_digests(b / "results" / kind / slugs["runner-b"])
+        assert b_files and file_digests(a / "results" / kind / slugs["runner-b"]) == b_files
+    assert _untracked_results(a) == []
+    _check_calibrations_resolve(a / "results")
 
 
 def test_two_prs_adding_models_merge_params_with_the_union_driver(tmp_path: Path) -> None:

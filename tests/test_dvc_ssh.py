@@ -2,7 +2,8 @@
 
 `scripts/ensure-sshd.sh` (run by `make test`) installs openssh-server. The test starts its own
 `sshd` with a throwaway host key and user key (no system config, PID file in a temp folder),
-pushes the benchmark records with dvc-ssh, pulls them into a fresh clone and compares bytes.
+pushes the benchmark and calibration records with dvc-ssh, pulls them into a fresh clone and
+compares bytes.
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def test_push_and_pull_through_an_ssh_remote(
     run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
     _configure(clone, sshd, store)
     run(["dvc", "pull", "-r", "sshstore", pipeline], clone, env_for(clone, HOME=str(sshd.home)))
-    performance = Path("results") / "performance" / slug
-    original = file_digests(repo / performance)
-    assert original and file_digests(clone / performance) == original
+    for kind in ("performance", "calibration"):  # the calibrate stage's output travels too
+        folder = Path("results") / kind / slug
+        original = file_digests(repo / folder)
+        assert original and file_digests(clone / folder) == original, kind
