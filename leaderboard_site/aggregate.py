@@ -1,9 +1,14 @@
 """Pure aggregation: validated records in, JSON-ready rows, boards, models and Pareto marks out.
 
-Nothing here reads or writes files. One row is one (task, hardware, model, batch size, backend);
-where several records share that key they are pooled (sums of energy, requests, tokens and time;
-request-weighted means of latency figures). Accuracy is joined per `runner.join`: same model id
-and same revision only; a missing score stays None ("not measured"), never 0.
+Nothing here writes files; the only file read is the derived-metric settings
+(conf/derived/default.yaml) when `aggregate` is not given them. One row is one (task, hardware,
+model, batch size, backend); where several records share that key they are pooled (sums of
+energy, requests, tokens and time; request-weighted means of latency figures). Accuracy is joined
+per `runner.join`: same model id and same revision only; a missing score stays None
+("not measured"), never 0. The hardware-aware metrics (× floor, tokens per joule, carbon, cost,
+arithmetic intensity, achieved shares of the calibrated ceilings) are computed here by
+`runner.derived.derive` from the pooled inputs and the calibration the row's newest record links
+to: derived, never stored; None when an input is missing.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from leaderboard_site.columns import (
+    DERIVED_KEYS,
     REFERENCE_EVAL_TASKS,
     REFERENCE_SHOTS,
     Column,
@@ -24,6 +30,8 @@ from leaderboard_site.columns import (
     ordered_eval_tasks,
 )
 from runner.accuracy_record import AccuracyRecord
+from runner.calibration_record import CalibrationRecord
+from runner.derived import DerivedSettings, derive, load_settings
 from runner.join import accuracy_average, best_accuracy_by_task
 from runner.pareto import Direction, pareto_front
 from runner.record import PerformanceRecord
@@ -48,7 +56,55 @@ class LoadedRecord:
     """A validated record and its path relative to the results root (POSIX form)."""
 
     relpath: str
-    record: PerformanceRecord | AccuracyRecord
+    record: PerformanceRecord | AccuracyRecord | CalibrationRecord
+
+
+@dataclass(frozen=True)
+class CalibrationInfo:
+    """A calibration record as the site shows it (units in the names).
+
+    Attributes:
+        run_id: the calibration's run id (what performance records link as `calibration_id`).
+        hardware: its hardware slug.
+        device / device_name: 'cuda' or 'cpu', and the GPU or CPU model name.
+        dtype: dtype of the matmul ceiling.
+        measured_utc: when the calibration ended (UTC).
+        bandwidth_gb_s: measured copy bandwidth, 1e9 bytes/s.
+        matmul_tflop_s: measured dense-matmul throughput, 1e12 FLOP/s.
+        idle_power_w: idle power, None when not measured.
+        file: the record's URL relative to the site root.
+        record: the record itself (the roofline draws its ceilings).
+    """
+
+    run_id: str
+    hardware: str
+    device: str
+    device_name: str
+    dtype: str
+    measured_utc: str
+    bandwidth_gb_s: float
+    matmul_tflop_s: float
+    idle_power_w: float | None
+    file: str
+    record: CalibrationRecord
+
+
+def calibration_info(item: LoadedRecord) -> CalibrationInfo:
+    """The site's view of one loaded calibration record."""
+    record: CalibrationRecord = item.record  # type: ignore[assignment]
+    return CalibrationInfo(
+        run_id=record.run_id,
+        hardware=record.hardware_slug,
+        device=record.device,
+        device_name=record.device_name,
+        dtype=record.dtype,
+        measured_utc=record.provenance.ended_utc,
+        bandwidth_gb_s=record.memory_bandwidth.bytes_s / 1e9,
+        matmul_tflop_s=record.matmul.flop_s / 1e12,
+        idle_power_w=record.idle_power.power_w,
+        file=site_data_path(item.relpath),
+        record=record,
+    )
 
 
 @dataclass
@@ -102,6 +158,8 @@ class SiteData:
     accuracy_count: int
     warnings: list[str]
     notes: list[str]
+    calibrations: dict[str, CalibrationInfo] = field(default_factory=dict)
+    settings: DerivedSettings | None = None
 
 
 def slugify(text: str) -> str:
@@ -191,6 +249,100 @@ def pool_records(records: Sequence[PerformanceRecord]) -> dict[str, Any]:
     }
 
 
+def pooled_inputs(
+    records: Sequence[PerformanceRecord], pooled: dict[str, Any]
+) -> PerformanceRecord:
+    """The record `runner.derived.derive` should see for a pooled row.
+
+    One record: itself. Several: a copy of the newest with the inputs derive() reads replaced by
+    the pooled figures (summary totals, request-weighted means of prompt tokens, response tokens
+    and time per output token), so a pooled row is derived by exactly the same formulas.
+    """
+    newest = records[-1]
+    if len(records) == 1:
+        return newest
+    summary = newest.summary.model_copy(
+        update={
+            key: pooled[key]
+            for key in (
+                "requests",
+                "output_tokens",
+                "measured_time_s",
+                "energy_j",
+                "energy_per_response_j",
+                "energy_per_token_j",
+            )
+        }
+        | {"throughput_tok_s": pooled["throughput_tok_s"] or 0.0}
+    )
+    measurements = newest.measurements
+
+    def with_mean(stat: Any, mean: float | None) -> Any:
+        return None if stat is None or mean is None else stat.model_copy(update={"mean": mean})
+
+    prompt_mean = _weighted_mean(
+        [(r.measurements.prompt_tokens.mean, r.measurements.prompt_tokens.n) for r in records]
+    )
+    measurements = measurements.model_copy(
+        update={
+            "prompt_tokens": with_mean(measurements.prompt_tokens, prompt_mean),
+            "response_tokens": with_mean(measurements.response_tokens, pooled["response_tokens"]),
+            "tpot_s": with_mean(
+                measurements.tpot_s
+                or next((r.measurements.tpot_s for r in records if r.measurements.tpot_s), None),
+                pooled["tpot_s"],
+            ),
+        }
+    )
+    return newest.model_copy(update={"summary": summary, "measurements": measurements})
+
+
+def derived_values(
+    records: Sequence[PerformanceRecord],
+    pooled: dict[str, Any],
+    calibrations: dict[str, CalibrationInfo],
+    settings: DerivedSettings,
+) -> dict[str, Any]:
+    """The hardware-aware values of one row (keys of `columns.DERIVED_KEYS` plus context).
+
+    Judged against the calibration the newest record links to. Scaled for display: FLOPs per
+    token in GFLOP, achieved bandwidth in GB/s, achieved compute in GFLOP/s (the unscaled
+    `flops_per_token` and `achieved_flop_s` are kept for the roofline). None stays None.
+    """
+    newest = records[-1]
+    linked = newest.calibration_id
+    info = calibrations.get(linked) if linked else None
+    metrics = derive(
+        pooled_inputs(records, pooled), info.record if info else None, settings
+    ).as_row()
+    notes = list(metrics["notes"])
+    if linked and info is None:
+        notes = [n for n in notes if n != "no calibration linked to this record"]
+        notes.append(f"calibration {linked} is not in the results (the record links it)")
+    others = sorted({r.calibration_id or "none" for r in records[:-1]} - {linked or "none"})
+    if others:
+        notes.append(
+            f"judged against {linked or 'no calibration'} (the newest record's); "
+            f"older records of this row link {', '.join(others)}"
+        )
+
+    def scaled(value: float | None, factor: float) -> float | None:
+        return None if value is None else value / factor
+
+    values = {key: metrics.get(key) for key in DERIVED_KEYS}
+    values.update(
+        gflops_per_token=scaled(metrics["flops_per_token"], 1e9),
+        achieved_bandwidth_gb_s=scaled(metrics["achieved_bandwidth_bytes_s"], 1e9),
+        achieved_gflop_s=scaled(metrics["achieved_flop_s"], 1e9),
+        flops_per_token=metrics["flops_per_token"],
+        achieved_flop_s=metrics["achieved_flop_s"],
+        calibration_id=metrics["calibration_id"],
+        linked_calibration_id=linked,
+        derived_notes="; ".join(notes) or None,
+    )
+    return values
+
+
 def _energy_source(records: Sequence[PerformanceRecord]) -> tuple[str, str | None]:
     sources = sorted({r.energy.source for r in records})
     reasons = sorted({r.energy.reason for r in records if r.energy.reason})
@@ -269,13 +421,26 @@ def mark_fronts(rows: list[Row]) -> dict[str, list[str]]:
     return fronts
 
 
-def aggregate(items: Sequence[LoadedRecord], warnings: Sequence[str] = ()) -> SiteData:
-    """Rows, boards and model summaries from validated records (a pure function).
+def aggregate(
+    items: Sequence[LoadedRecord],
+    warnings: Sequence[str] = (),
+    settings: DerivedSettings | None = None,
+) -> SiteData:
+    """Rows, boards and model summaries from validated records.
 
     Args:
-        items: every valid record, performance and accuracy, with its path under the results root.
+        items: every valid record (performance, accuracy, calibration) with its path under the
+            results root.
         warnings: warnings found while loading (carried into the result).
+        settings: carbon/cost settings of the derived metrics; default: read
+            conf/derived/default.yaml (`runner.derived.load_settings`).
     """
+    settings = settings or load_settings()
+    calibrations = {
+        i.record.run_id: calibration_info(i)
+        for i in sorted(items, key=lambda i: i.relpath)
+        if isinstance(i.record, CalibrationRecord)
+    }
     perf_all = [i for i in items if isinstance(i.record, PerformanceRecord)]
     acc_items = [i for i in items if isinstance(i.record, AccuracyRecord)]
     acc_records: list[AccuracyRecord] = [i.record for i in acc_items]  # type: ignore[misc]
@@ -334,7 +499,9 @@ def aggregate(items: Sequence[LoadedRecord], warnings: Sequence[str] = ()) -> Si
             "files": [site_data_path(i.relpath) for i in group],
             "ended_utc": max(r.provenance.ended_utc for r in records),
         }
-        row.update(pool_records(records))
+        pooled = pool_records(records)
+        row.update(pooled)
+        row.update(derived_values(records, pooled, calibrations, settings))
         for eval_task in eval_tasks:
             row[accuracy_key(eval_task)] = scores[eval_task]
         row["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
@@ -378,6 +545,8 @@ def aggregate(items: Sequence[LoadedRecord], warnings: Sequence[str] = ()) -> Si
         accuracy_count=len(acc_items),
         warnings=all_warnings,
         notes=notes,
+        calibrations=calibrations,
+        settings=settings,
     )
 
 
@@ -469,6 +638,8 @@ TABLE_KEYS_EXTRA = (
     "energy_reason",
     "random_weights",
     "trust_remote_code",
+    "calibration_id",
+    "derived_notes",
 )
 
 

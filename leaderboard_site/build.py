@@ -24,7 +24,8 @@ from leaderboard_site.aggregate import (
     aggregate,
     table_records,
 )
-from leaderboard_site.charts import board_charts, gpu_comparison_chart
+from leaderboard_site.charts import board_charts, gpu_comparison_chart, roofline_views
+from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.render import STATIC_DIR, make_environment, render_page
 from runner.errors import UserError
 from runner.records import scan_results
@@ -114,6 +115,8 @@ BOARD_ROW_KEYS = (
     "energy_reason",
     "hardware_label",
     "files",
+    "calibration_id",
+    "derived_notes",
     *(f"front_{name}" for name, *_ in PARETO_VIEWS),
 )
 
@@ -146,12 +149,16 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
     )
     for board in data.boards:
         charts = board_charts(board.rows, data.columns)
+        rooflines = roofline_views(board.rows, data.calibrations)
+        specs = {c.chart_id: c.spec for c in charts if c.spec is not None}
+        specs.update({v.chart.chart_id: v.chart.spec for v in rooflines if v.chart.spec})
         payload = {
             "columns": columns_json,
             "rows": [
                 {k: row.get(k) for k in (*column_keys, *BOARD_ROW_KEYS)} for row in board.rows
             ],
             "board": {"task": board.task, "hardware": board.hardware, "slug": board.slug},
+            "derived_keys": list(DERIVED_KEYS),
             "boards": boards_nav,
         }
         pages[f"{BOARD_DIR}/{board.slug}.html"] = render_page(
@@ -161,7 +168,8 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
             page="board",
             board=board,
             charts=charts,
-            specs={c.chart_id: c.spec for c in charts if c.spec is not None},
+            rooflines=rooflines,
+            specs=specs,
             payload=payload,
             **common,
         )

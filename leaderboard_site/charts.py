@@ -15,7 +15,7 @@ from typing import Any
 
 import altair as alt
 
-from leaderboard_site.aggregate import PARETO_VIEWS, Row
+from leaderboard_site.aggregate import PARETO_VIEWS, CalibrationInfo, Row
 from leaderboard_site.columns import Column
 
 POINT_FIELDS = (
@@ -245,3 +245,86 @@ def _gpu_template(title: str, y_title: str) -> dict[str, Any]:
         .properties(title=title, width=WIDTH, height=HEIGHT)
     )
     return chart.to_dict()
+
+
+@dataclass
+class RooflineView:
+    """The roofline of one board against one calibration, or why none is drawn.
+
+    Attributes:
+        chart: the chart (spec None when nothing can be drawn).
+        calibration: the calibration whose ceilings are drawn (None: no calibration).
+        message: why there is no chart, or what was left out; '' when nothing to say.
+    """
+
+    chart: ChartSpec
+    calibration: CalibrationInfo | None
+    message: str = ""
+
+
+def _roofline_drop_reason(rows: Sequence[Row]) -> str:
+    no_architecture = sum(1 for r in rows if not _usable(r.get("gflops_per_token")))
+    no_time = sum(
+        1
+        for r in rows
+        if _usable(r.get("gflops_per_token")) and not _usable(r.get("achieved_flop_s"))
+    )
+    parts = []
+    if no_architecture:
+        parts.append(f"{no_architecture} without model architecture (no FLOPs estimate)")
+    if no_time:
+        parts.append(f"{no_time} without time per output token")
+    return ", ".join(parts)
+
+
+def roofline_views(
+    rows: Sequence[Row], calibrations: dict[str, CalibrationInfo]
+) -> list[RooflineView]:
+    """One roofline per calibration the board's rows were judged against (usually one).
+
+    The chart is `runner.roofline.roofline_chart` (x = arithmetic intensity, y = achieved
+    FLOP/s, log-log; measured bandwidth slope and matmul ceiling; one point per row, i.e. per
+    model, batch size and backend; batch sweeps joined). Rows judged against no calibration are
+    counted in the message; with no calibration at all the view says so and draws nothing.
+    """
+    from runner.roofline import roofline_chart, roofline_points
+
+    by_calibration: dict[str, list[Row]] = {}
+    for row in rows:
+        key = row.get("calibration_id")
+        if key in calibrations:
+            by_calibration.setdefault(key, []).append(row)
+    without = [r for r in rows if r.get("calibration_id") not in calibrations]
+    missing_links = sorted(
+        {str(r["linked_calibration_id"]) for r in without if r.get("linked_calibration_id")}
+    )
+    left_out = ""
+    if without:
+        left_out = f"{len(without)} row(s) judged against no calibration are not drawn"
+        if missing_links:
+            left_out += " (they link " + ", ".join(missing_links) + ", not in the results)"
+    if not by_calibration:
+        title = "Roofline"
+        empty = ChartSpec("chart-roofline-0", title, None, 0, len(rows), "no calibration")
+        message = "No calibration for this hardware: no roofline is drawn, and × floor and "
+        message += "the shares of the measured ceilings are not available."
+        if missing_links:
+            message += " The records link " + ", ".join(missing_links) + ", not in the results."
+        return [RooflineView(empty, None, message)]
+    views = []
+    ordered = sorted(by_calibration, key=lambda k: calibrations[k].measured_utc, reverse=True)
+    for index, key in enumerate(ordered):
+        info = calibrations[key]
+        group = by_calibration[key]
+        points = roofline_points(group)
+        spec = roofline_chart(group, info.record).to_dict()
+        chart = ChartSpec(
+            f"chart-roofline-{index}",
+            f"Roofline of {info.hardware} ({info.dtype})",
+            spec,
+            len(points),
+            len(group) - len(points),
+            _roofline_drop_reason(group),
+        )
+        views.append(RooflineView(chart, info, left_out if index == 0 else ""))
+    return views

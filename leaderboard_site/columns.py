@@ -1,7 +1,8 @@
 """The leaderboard's columns: one table, one entry per column.
 
-Adding a column (e.g. tokens per joule, carbon, cost) is one `Column(...)` entry here plus the
-value in `aggregate.row_values`. The custom-formula parser in the browser accepts every numeric
+Adding a column is one `Column(...)` entry here plus its value in the rows built by
+`aggregate.aggregate` (the hardware-aware columns come from `runner.derived` through
+`aggregate.derived_values`). The custom-formula parser in the browser accepts every numeric
 column key listed here (and the accuracy columns found in the records), so a new column is
 usable in formulas and as a chart axis at once.
 """
@@ -15,6 +16,8 @@ from typing import Any, Literal
 Better = Literal["lower", "higher", "none"]
 Level = Literal["basic", "all"]
 Kind = Literal["text", "number"]
+NOT_MEASURED = "not measured"
+NOT_AVAILABLE = "not available"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Column:
         kind: 'number' columns can be sorted numerically, used in formulas and chart axes.
         digits: significant digits shown for numbers.
         description: a tooltip for the header (what it is, how it is computed).
+        missing: what an empty cell reads: "not measured" (a measurement was not taken) or
+            "not available" (a derived metric lacks an input: no calibration, no architecture).
     """
 
     key: str
@@ -40,6 +45,7 @@ class Column:
     kind: Kind = "number"
     digits: int = 3
     description: str = ""
+    missing: str = NOT_MEASURED
 
     def to_json(self) -> dict[str, Any]:
         """The column as JSON data for the page."""
@@ -101,6 +107,130 @@ COLUMNS: tuple[Column, ...] = (
         description="mean of the accuracy columns; missing if any score is missing",
     ),
     Column("energy_source", "Energy source", "", "none", "basic", "text"),
+    # Hardware-aware metrics, derived at aggregation time by runner.derived (never stored).
+    Column(
+        "x_floor",
+        "× floor",
+        "×",
+        "lower",
+        "basic",
+        description="mean time per output token / memory-bandwidth floor of one decode step "
+        "(bytes moved per step / measured copy bandwidth); 1 = at the floor",
+        missing=NOT_AVAILABLE,
+    ),
+    Column(
+        "tokens_per_j",
+        "Tokens / J",
+        "tokens/J",
+        "higher",
+        "basic",
+        description="output tokens / measured energy",
+    ),
+    Column(
+        "carbon_g_per_response",
+        "Carbon / response",
+        "gCO2e",
+        "lower",
+        "all",
+        description="energy per response × grid carbon intensity (an assumption; methodology)",
+    ),
+    Column(
+        "carbon_g_per_1k_tokens",
+        "Carbon / 1k tokens",
+        "gCO2e",
+        "lower",
+        "all",
+        description="energy per 1000 output tokens × grid carbon intensity (an assumption)",
+    ),
+    Column(
+        "cost_usd_per_1m_tokens",
+        "Cost / 1M tokens",
+        "USD",
+        "lower",
+        "all",
+        description="hardware price per hour (an assumption; methodology) / 3600 / measured "
+        "throughput × 1e6",
+    ),
+    Column(
+        "gflops_per_token",
+        "FLOPs / token",
+        "GFLOP",
+        "none",
+        "all",
+        description="estimate: 2 × non-embedding params + attention over the mean context, 1e9",
+        missing=NOT_AVAILABLE,
+    ),
+    Column(
+        "arithmetic_intensity_flop_per_byte",
+        "Arithmetic intensity",
+        "FLOP/byte",
+        "higher",
+        "all",
+        description="FLOPs of one decode step (batch × FLOPs per token) / bytes it moves, "
+        "an estimate",
+        missing=NOT_AVAILABLE,
+    ),
+    Column(
+        "bandwidth_floor_s",
+        "Bandwidth floor",
+        "s",
+        "none",
+        "all",
+        description="bytes moved by one decode step / measured copy bandwidth",
+        missing=NOT_AVAILABLE,
+    ),
+    Column(
+        "achieved_bandwidth_gb_s",
+        "Achieved bandwidth",
+        "GB/s",
+        "higher",
+        "all",
+        description="bytes moved per decode step / mean time per output token, 1e9 bytes/s",
+        missing=NOT_AVAILABLE,
+    ),
+    Column(
+        "achieved_bandwidth_share",
+        "Bandwidth used",
+        "share",
+        "higher",
+        "all",
+        description="achieved bandwidth / measured copy bandwidth (0..1; 1 / × floor)",
+        missing=NOT_AVAILABLE,
+    ),
+    Column(
+        "achieved_gflop_s",
+        "Achieved compute",
+        "GFLOP/s",
+        "higher",
+        "all",
+        description="FLOPs per decode step / mean time per output token, 1e9 FLOP/s",
+        missing=NOT_AVAILABLE,
+    ),
+    Column(
+        "achieved_flop_share",
+        "Compute used",
+        "share",
+        "higher",
+        "all",
+        description="achieved FLOP/s / measured matmul FLOP/s of the run's dtype (0..1)",
+        missing=NOT_AVAILABLE,
+    ),
+)
+
+# The keys of the hardware-aware (derived) columns above.
+DERIVED_KEYS: tuple[str, ...] = (
+    "x_floor",
+    "tokens_per_j",
+    "carbon_g_per_response",
+    "carbon_g_per_1k_tokens",
+    "cost_usd_per_1m_tokens",
+    "gflops_per_token",
+    "arithmetic_intensity_flop_per_byte",
+    "bandwidth_floor_s",
+    "achieved_bandwidth_gb_s",
+    "achieved_bandwidth_share",
+    "achieved_gflop_s",
+    "achieved_flop_share",
 )
 
 # The reference eval tasks, shown first and in this order (others found in records follow).

@@ -1,9 +1,10 @@
 """Write the golden fixture results: SYNTHETIC records (not measurements) for the site tests.
 
-The records are schema-valid `PerformanceRecord`s and `AccuracyRecord`s with raw-data files and
-correct sha256, with plausible made-up values from a seeded generator. Every record says so: its
-`provenance.command_line` starts with "SYNTHETIC-FIXTURE" and its `config` carries
-`"synthetic_fixture": true`. Real H100 records may replace them later.
+The records are schema-valid `PerformanceRecord`s, `AccuracyRecord`s and `CalibrationRecord`s
+(performance and accuracy with raw-data files and correct sha256), with plausible made-up values
+from a seeded generator. Every record says so: its `provenance.command_line` starts with
+"SYNTHETIC-FIXTURE" and its `config` carries `"synthetic_fixture": true`. Real H100 records may
+replace them later.
 
     python scripts/make_golden_fixtures.py [--out tests/fixtures/golden_results]
 
@@ -30,7 +31,14 @@ from runner.accuracy_record import (
     EvalCost,
     Loyalty,
 )
+from runner.calibration_record import (
+    BandwidthCeiling,
+    CalibrationRecord,
+    IdlePower,
+    MatmulCeiling,
+)
 from runner.record import (
+    Architecture,
     EnergyInfo,
     Identity,
     Measurements,
@@ -67,6 +75,9 @@ class FakeModel:
     random_weights: bool = False
     trust_remote_code: bool = False
     base_model: str | None = None
+    # Architecture facts (as in the model's config.json) without bytes_per_param, which
+    # follows the run's dtype; None: unknown (the hardware-aware metrics are then not available).
+    architecture: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,30 +88,58 @@ class FakeHardware:
     gpu_name: str | None
     speed: float
     power_w: float | None
+    # Synthetic calibration ceilings (bytes/s, FLOP/s); None: no calibration record.
+    bandwidth_bytes_s: float | None = None
+    matmul_flop_s: float | None = None
+
+
+def _arch(
+    model_type: str,
+    layers: int,
+    hidden: int,
+    inter: int,
+    heads: int,
+    kv_heads: int,
+    head_dim: int,
+    vocab: int,
+    *,
+    tied: bool,
+) -> dict[str, Any]:
+    """Architecture facts as in a config.json (embedding params: input table, + head if untied)."""
+    return {
+        "model_type": model_type, "num_layers": layers, "hidden_size": hidden,
+        "intermediate_size": inter, "num_attention_heads": heads, "num_key_value_heads": kv_heads,
+        "head_dim": head_dim, "vocab_size": vocab, "tie_word_embeddings": tied,
+        "embedding_params": vocab * hidden * (1 if tied else 2),
+    }  # fmt: skip
 
 
 GOLDEN_MODELS = (
     FakeModel("meta-llama__Llama-3.2-1B-Instruct", "meta-llama/Llama-3.2-1B-Instruct",
               "Llama 3.2 1B Instruct", 1_235_814_400, "9213176726f574b556790deb65791e0c5aa438b6",
-              (0.41, 0.61, 0.44)),
+              (0.41, 0.61, 0.44),
+              architecture=_arch("llama", 16, 2048, 8192, 32, 8, 64, 128256, tied=True)),
     FakeModel("Qwen__Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-0.5B-Instruct", "Qwen2.5 0.5B Instruct",
-              494_032_768, "7ae557604adf67be50417f59c2c2f167def9a775", (0.33, 0.52, 0.42)),
+              494_032_768, "7ae557604adf67be50417f59c2c2f167def9a775", (0.33, 0.52, 0.42),
+              architecture=_arch("qwen2", 24, 896, 4864, 14, 2, 64, 151936, tied=True)),
     FakeModel("Qwen__Qwen2.5-0.5B-Instruct-GPTQ-Int4", "Qwen/Qwen2.5-0.5B-Instruct-GPTQ-Int4",
               "Qwen2.5 0.5B Instruct GPTQ-Int4", 494_032_768,
               "0a5e2bb2d9c1a2f2e0a5d0c8b1f7c7a0b9e2d4f1", (0.31, 0.50, 0.41),
               trust_remote_code=True, base_model="Qwen__Qwen2.5-0.5B-Instruct"),
     FakeModel("HuggingFaceTB__SmolLM2-360M-Instruct", "HuggingFaceTB/SmolLM2-360M-Instruct",
               "SmolLM2 360M Instruct", 361_821_120, "a10cc1512eabd3dde888204e902eca88bddb4951",
-              None),
+              None,
+              architecture=_arch("llama", 32, 960, 2560, 15, 5, 64, 49152, tied=True)),
     FakeModel("tiny-random", "local/tiny-random-llama", "Tiny random Llama (offline demo)",
-              210_000, "local", (0.26, 0.25, 0.49), random_weights=True),
+              210_000, "local", (0.26, 0.25, 0.49), random_weights=True,
+              architecture=_arch("llama", 2, 64, 128, 4, 4, 16, 1000, tied=False)),
 )  # fmt: skip
 
 GOLDEN_HARDWARE = (
-    FakeHardware("nvidia-h100-80gb-hbm3", "NVIDIA H100 80GB HBM3", 1.0, 120.0),
-    FakeHardware("nvidia-a100-sxm4-40gb", "NVIDIA A100-SXM4-40GB", 0.6, 60.0),
+    FakeHardware("nvidia-h100-80gb-hbm3", "NVIDIA H100 80GB HBM3", 1.0, 120.0, 3.0e12, 7.0e14),
+    FakeHardware("nvidia-a100-sxm4-40gb", "NVIDIA A100-SXM4-40GB", 0.6, 60.0, 1.4e12, 2.8e14),
 )
-CPU_HARDWARE = FakeHardware("cpu-synthetic-x86-64", None, 0.05, None)
+CPU_HARDWARE = FakeHardware("cpu-synthetic-x86-64", None, 0.05, None, 2.0e10, 1.0e11)
 
 
 def _stamp(index: int) -> tuple[str, str, str]:
@@ -132,6 +171,68 @@ def _provenance(hardware: FakeHardware, started: str, ended: str) -> Provenance:
     )
 
 
+def calibration_record(out: Path, index: int, hardware: FakeHardware) -> str | None:
+    """Write a synthetic calibration record of `hardware` (None when it has no ceilings).
+
+    Returns its run id (what the performance records link as `calibration_id`).
+    """
+    if hardware.bandwidth_bytes_s is None or hardware.matmul_flop_s is None:
+        return None
+    run_id = f"20261031T12{index:02d}00Z-ca1b{index:04x}"
+    started, ended = f"2026-10-31T12:{index:02d}:00Z", f"2026-10-31T12:{index:02d}:30Z"
+    gpu = hardware.gpu_name is not None
+    buffer_bytes, n = 1 << 28, 4096 if gpu else 1024
+    copy_s = 2 * buffer_bytes / hardware.bandwidth_bytes_s
+    matmul_s = 2 * n**3 / hardware.matmul_flop_s
+    record = CalibrationRecord(
+        schema_version=1,
+        kind="calibration",
+        run_id=run_id,
+        hardware_slug=hardware.slug,
+        device="cuda" if gpu else "cpu",
+        device_name=hardware.gpu_name or "synthetic CPU",
+        dtype="bfloat16" if gpu else "float32",
+        size="standard",
+        threads=None if gpu else 8,
+        memory_bandwidth=BandwidthCeiling(
+            bytes_s=hardware.bandwidth_bytes_s,
+            buffer_bytes=buffer_bytes,
+            bytes_moved=2 * buffer_bytes,
+            warmup=1,
+            repeats=3,
+            inner=1,
+            times_s=[copy_s, copy_s * 1.02, copy_s * 1.01],
+            method="(synthetic fixture: not measured)",
+        ),
+        matmul=MatmulCeiling(
+            flop_s=hardware.matmul_flop_s,
+            dtype="bfloat16" if gpu else "float32",
+            n=n,
+            flops_per_matmul=2 * n**3,
+            warmup=1,
+            repeats=3,
+            inner=1,
+            times_s=[matmul_s, matmul_s * 1.03, matmul_s * 1.01],
+            method="(synthetic fixture: not measured)",
+        ),
+        idle_power=IdlePower(
+            power_w=hardware.power_w,
+            window_s=5.0 if hardware.power_w is not None else None,
+            source="zeus-nvml" if hardware.power_w is not None else "unavailable",
+            reason=None if hardware.power_w is not None else "no meter (synthetic fixture)",
+            devices=["gpu:0"] if gpu else [],
+        ),
+        duration_s=30.0,
+        provenance=_provenance(hardware, started, ended),
+        config={"synthetic_fixture": True},
+    )
+    folder = out / "calibration" / hardware.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id}.json"
+    path.write_text(json.dumps(record.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    return run_id
+
+
 def _write(folder: Path, run_id: str, record_data: dict[str, Any], raw: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{run_id}.requests.jsonl").write_bytes(raw)
@@ -149,6 +250,7 @@ def performance_record(
     batch_size: int,
     rng: random.Random,
     requests: int = 16,
+    calibration_id: str | None = None,
 ) -> Path:
     """Write one synthetic performance record (and its raw data) under `out`; return its path."""
     run_id, started, ended = _stamp(index)
@@ -244,6 +346,12 @@ def performance_record(
         load_time_s=2.0,
         warmup_time_s=1.0,
     )
+    dtype = "bfloat16" if hardware.gpu_name else "float32"
+    architecture = None
+    if model.architecture is not None:
+        architecture = Architecture(
+            **model.architecture, bytes_per_param=2 if dtype != "float32" else 4
+        )
     config = {
         "synthetic_fixture": True,
         "model": {"name": model.name, "hf_id": model.hf_id, "revision": model.revision},
@@ -268,7 +376,7 @@ def performance_record(
         identity=identity,
         model=ModelInfo(
             display_name=model.display_name,
-            dtype="bfloat16" if hardware.gpu_name else "float32",
+            dtype=dtype,
             params=model.params,
             params_source="config",
             url=f"https://huggingface.co/{model.hf_id}",
@@ -276,7 +384,7 @@ def performance_record(
             trust_remote_code=model.trust_remote_code,
             random_weights=model.random_weights,
             base_model=model.base_model,
-            architecture=None,
+            architecture=architecture,
         ),
         task=TaskInfo(
             name=task,
@@ -299,7 +407,7 @@ def performance_record(
         summary=summary,
         provenance=_provenance(hardware, started, ended),
         raw_data=RawData(file=f"{run_id}.requests.jsonl", sha256=sha256_bytes(raw), rows=len(rows)),
-        calibration_id=None,
+        calibration_id=calibration_id,
         config=config,
     )
     folder = out / "performance" / hardware.slug / model.name / task / f"bs{batch_size}-eager"
@@ -379,16 +487,24 @@ def write_synthetic_results(
 ) -> int:
     """Write every (model, hardware, task, batch size) record plus accuracy; return the count."""
     rng = random.Random(seed)
+    machines = (*hardware, CPU_HARDWARE) if cpu_model is not None else hardware
+    calibrations = {m.slug: calibration_record(out, n, m) for n, m in enumerate(machines)}
     index = 0
     for model in models:
         for machine in hardware:
             for task in TASKS:
                 for batch_size in batch_sizes:
-                    performance_record(out, index, model, machine, task, batch_size, rng, requests)
+                    performance_record(
+                        out, index, model, machine, task, batch_size, rng, requests,
+                        calibrations[machine.slug],
+                    )  # fmt: skip
                     index += 1
     if cpu_model is not None:
         for task in TASKS:
-            performance_record(out, index, cpu_model, CPU_HARDWARE, task, 1, rng, requests)
+            performance_record(
+                out, index, cpu_model, CPU_HARDWARE, task, 1, rng, requests,
+                calibrations[CPU_HARDWARE.slug],
+            )  # fmt: skip
             index += 1
     for model in models:
         if model.accuracy is None:
@@ -400,11 +516,11 @@ def write_synthetic_results(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate the golden fixtures (replacing their performance/ and accuracy/ folders)."""
+    """Regenerate the golden fixtures (replacing their performance/, accuracy/, calibration/)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    for sub in ("performance", "accuracy"):
+    for sub in ("performance", "accuracy", "calibration"):
         shutil.rmtree(args.out / sub, ignore_errors=True)
     count = write_synthetic_results(
         args.out,

@@ -178,6 +178,7 @@
   var COLUMNS = DATA.columns;
   var BASE_ROWS = DATA.rows;
   var byKey = new Map(COLUMNS.map(function (c) { return [c.key, c]; }));
+  var DERIVED = new Set(DATA.derived_keys || []);  // hover an empty derived cell: why
   var numericKeys = COLUMNS.filter(function (c) { return c.kind === "number"; }).map(function (c) { return c.key; });
   var IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -322,9 +323,12 @@
           if (col.key === "energy_source" && row.energy_reason) td.title = row.energy_reason;
         } else {
           td.className = "n";
-          td.textContent = formatNumber(value, col.digits);
-          if (value === null || value === undefined) td.classList.add("nm");
-          else td.dataset.value = String(value);
+          var missing = value === null || value === undefined || typeof value !== "number" || !isFinite(value);
+          td.textContent = missing ? (col.missing || "not measured") : formatNumber(value, col.digits);
+          if (missing) {
+            td.classList.add("nm");
+            if (DERIVED.has(col.key) && row.derived_notes) td.title = row.derived_notes;
+          } else td.dataset.value = String(value);
         }
         line.appendChild(td);
       });
