@@ -199,6 +199,9 @@ def _describe(
         group = key.split(".", 1)[0]
         chosen = (choices or {}).get(group) or _chosen_in(overrides, group)
         prefix = f"conf/{group}/{chosen}.yaml: " if chosen and group in GROUPS else ""
+        if not key.isprintable():  # a key with a newline or control character: keep one line
+            escaped = key.encode("unicode_escape").decode("ascii")
+            return f"{prefix}{escaped}: not a field of the config (the key has control characters)"
         return f"{prefix}{key}: {_first_line(inner)}"
     message = (
         " ".join(line.strip() for line in str(error).strip().splitlines()) or type(error).__name__

@@ -167,3 +167,26 @@ def test_remote_code_badge_only_on_models_that_need_it(tmp_path: Path) -> None:
         if ("badge-remote" in item.split("</li>", 1)[0]) != remote:
             wrong.append(f"index {name}")
     assert wrong == []
+
+
+@pytest.mark.parametrize("key", ["\n", "a\tb", "\r", "x\u2028y", "\x1b[31m"])
+def test_keys_with_control_characters_give_one_line(repo_copy: Path, key: str) -> None:
+    """Found by the hypothesis fuzz: an unknown key "\\n" made a two-line error."""
+    import yaml
+
+    from runner.validate import validate_configs
+
+    path = repo_copy / "conf" / "model" / "odd.yaml"
+    data = {"name": "odd", "hf_id": "org/odd", "revision": "abc", "display_name": "Odd"}
+    path.write_text(yaml.safe_dump({**data, key: 1}))
+    problems = validate_configs(repo_copy / "conf")
+    report(
+        "bad-input",
+        "config keys with control characters",
+        tried=1,
+        tracebacks=int(len(problems) != 1 or "\n" in problems[0]),
+        command=COMMAND,
+        instance=repr(key),
+    )
+    assert len(problems) == 1 and "\n" not in problems[0]
+    assert problems[0].startswith("conf/model/odd.yaml: ")
