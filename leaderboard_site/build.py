@@ -36,6 +36,16 @@ BOARD_DIR = "boards"
 MODEL_DIR = "models"
 
 
+class BuildRefused(UserError):
+    """The build refused to run. `lines` names every problem, one line each (the message only
+    the first); the CLI prints them all."""
+
+    def __init__(self, message: str, lines: list[str], hint: str) -> None:
+        super().__init__(message)
+        self.lines = lines
+        self.hint = hint
+
+
 @dataclass
 class BuildReport:
     """What a build did: where, how many pages/records, and its warnings and skipped records."""
@@ -86,7 +96,11 @@ def load_records(
     if scan.problems and not skip_invalid:
         more = len(scan.problems) - 1
         tail = f" (and {more} more problem(s))" if more else ""
-        raise UserError(f"invalid record: {scan.problems[0]}{tail}; use --skip-invalid to skip")
+        raise BuildRefused(
+            f"invalid record: {scan.problems[0]}{tail}; use --skip-invalid to skip",
+            [f"invalid record: {problem}" for problem in scan.problems],
+            "use --skip-invalid to skip them (they are then listed on the site)",
+        )
     items = [
         LoadedRecord(path.relative_to(results).as_posix(), record)  # type: ignore[arg-type]
         for path, record in scan.records
@@ -221,9 +235,12 @@ def build_site(
     items, warnings, skipped = load_records(results, skip_invalid)
     data = aggregate(items, warnings)
     if strict and (data.warnings or skipped):
-        first = (data.warnings + [f"skipped invalid record: {s}" for s in skipped])[0]
-        total = len(data.warnings) + len(skipped)
-        raise UserError(f"--strict: {total} warning(s); first: {first}")
+        every = data.warnings + [f"skipped invalid record: {s}" for s in skipped]
+        raise BuildRefused(
+            f"--strict: {len(every)} warning(s); first: {every[0]}",
+            [f"--strict: {line}" for line in every],
+            "build without --strict to publish with these warnings",
+        )
     built_utc = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     pages = render_site(data, skipped, built_utc)
     bundle_text = bundle if bundle is not None else vega_bundle()

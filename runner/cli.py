@@ -67,9 +67,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build the static site from result records."""
-    from leaderboard_site.build import build_site
+    from leaderboard_site.build import BuildRefused, build_site
 
-    report = build_site(args.results, args.out, strict=args.strict, skip_invalid=args.skip_invalid)
+    try:
+        report = build_site(
+            args.results, args.out, strict=args.strict, skip_invalid=args.skip_invalid
+        )
+    except BuildRefused as refused:
+        # One line per problem: every bad file is named, each in exactly one line.
+        if len(refused.lines) <= 1:
+            raise
+        for line in refused.lines[:-1]:
+            print(f"error: {line}", file=sys.stderr)
+        raise UserError(
+            f"{refused.lines[-1]} ({len(refused.lines)} problems in all, nothing was built; "
+            f"{refused.hint})"
+        ) from None
     for line in report.warnings:
         print(f"warning: {line}", file=sys.stderr)
     for line in report.skipped:

@@ -82,6 +82,7 @@ def compose_run_config(overrides: list[str], config_name: str = "config") -> Run
         raise ConfigError(_describe_yaml(error)) from None
     choices = dict(composed.hydra.runtime.choices)
     _check_strict_booleans(choices)
+    _check_strict_boolean_overrides(overrides)
     with open_dict(composed):
         del composed["hydra"]
     try:
@@ -129,6 +130,21 @@ def _check_strict_booleans(choices: dict[str, Any]) -> None:
                     f"conf/{group}/{chosen}.yaml: {group}.{key_node.value}: expected true or "
                     f"false (a YAML boolean), got {value_node.value!r}"
                 )
+
+
+def _check_strict_boolean_overrides(overrides: list[str]) -> None:
+    """Refuse `model.trust_remote_code=yes`-style overrides: only true or false turn it on."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    keys = {f"{group}.{key}" for group, names in STRICT_BOOLEANS.items() for key in names}
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.is_delete() or override.key_or_group not in keys:
+            continue
+        if not isinstance(override.value(), bool):
+            raise ConfigError(
+                f"override {override.input_line}: {override.key_or_group}: expected true or "
+                f"false, got {override.value()!r}"
+            )
 
 
 def _is_plain_boolean(node: Any) -> bool:
@@ -184,6 +200,9 @@ def _describe(
         group = key.split(".", 1)[0]
         chosen = (choices or {}).get(group) or _chosen_in(overrides, group)
         prefix = f"conf/{group}/{chosen}.yaml: " if chosen and group in GROUPS else ""
+        if not key.isprintable():  # a key with a newline or control character: keep one line
+            escaped = key.encode("unicode_escape").decode("ascii")
+            return f"{prefix}{escaped}: not a field of the config (the key has control characters)"
         return f"{prefix}{key}: {_first_line(inner)}"
     message = (
         " ".join(line.strip() for line in str(error).strip().splitlines()) or type(error).__name__

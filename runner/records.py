@@ -147,6 +147,14 @@ def scan_results(results_dir: Path) -> ScanResult:
             continue
         try:
             record = load_record(path)
+        except RecordError as error:
+            problems.append(str(error))
+            continue
+        raw = getattr(record, "raw_data", None)
+        if raw is not None:
+            # Named by a record: reported with that record, never again as an orphan.
+            referenced.add(path.parent / raw.file)
+        try:
             check_raw_data(path, record)
         except RecordError as error:
             problems.append(str(error))
@@ -156,9 +164,6 @@ def scan_results(results_dir: Path) -> ScanResult:
             problems.append(f"{path}: duplicate run_id {key[1]!r} (also in {seen_ids[key]})")
             continue
         seen_ids[key] = path
-        raw = getattr(record, "raw_data", None)
-        if raw is not None:
-            referenced.add(path.parent / raw.file)
         records.append((path, record))
     for raw_path in raw_files:
         if raw_path not in referenced:

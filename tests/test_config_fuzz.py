@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from runner.compose import hydra_context
 from runner.validate import check_config_file, validate_configs
+from tests.reliability_support import pytest_command, report
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
@@ -90,15 +91,41 @@ def conf_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+# group -> [configs tried, refused with one line, tracebacks or multi-line answers]
+COUNTS: dict[str, list[int]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts():
+    yield
+    for group, (tried, refused, bad) in sorted(COUNTS.items()):
+        report(
+            "bad-input",
+            f"hypothesis: {group} configs",
+            tried=tried,
+            tracebacks=bad,
+            command=pytest_command("tests/test_config_fuzz.py"),
+            note=f"{refused} refused with one line naming the file, the rest valid",
+        )
+
+
 def check(conf: Path, group: str, name: str, config: dict) -> None:
     path = conf / group / f"{name}.yaml"
+    counts = COUNTS.setdefault(group, [0, 0, 0])
+    counts[0] += 1
     try:
         path.write_text(yaml.safe_dump(config, allow_unicode=True))
         with hydra_context(conf):
             problem = check_config_file(group, name)
+    except Exception:
+        counts[2] += 1
+        raise
     finally:
         path.unlink(missing_ok=True)
     if problem is not None:
+        counts[1] += 1
+        if "\n" in problem or not problem.startswith(f"conf/{group}/{name}.yaml: "):
+            counts[2] += 1
         assert "\n" not in problem
         assert problem.startswith(f"conf/{group}/{name}.yaml: ")
 
@@ -132,6 +159,14 @@ def test_python_object_tags_are_refused_not_run(conf_copy: Path, tmp_path: Path)
         path.unlink()
     assert not marker.exists()
     assert len(problems) == 1 and "conf/model/evil.yaml" in problems[0]
+    report(
+        "bad-input",
+        "YAML python object tag in a model config",
+        tried=1,
+        executed=int(marker.exists()),
+        tracebacks=int(len(problems) != 1),
+        command=pytest_command("tests/test_config_fuzz.py"),
+    )
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "on", "'true'", "1.0"])
@@ -147,6 +182,16 @@ def test_trust_remote_code_needs_a_real_boolean(conf_copy: Path, value: str) -> 
         path.unlink()
     assert len(problems) == 1
     assert problems[0].startswith("conf/model/loose.yaml: model.trust_remote_code: ")
+    report(
+        "bad-input",
+        "trust_remote_code: not a real boolean",
+        tried=1,
+        executed=0,  # refused, so never turned on (asserted above)
+        tracebacks=0,
+        command=pytest_command("tests/test_config_fuzz.py"),
+        note="yes, 1, on, 'true', 1.0",
+        instance=value,
+    )
 
 
 def test_trust_remote_code_is_off_unless_explicit(conf_copy: Path) -> None:

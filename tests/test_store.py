@@ -14,6 +14,9 @@ import pytest
 
 from runner.errors import ConfigError, RecordError
 from runner.store import is_temp_file, new_run_id, safe_subdir, write_json_new, write_new_file
+from tests.reliability_support import pytest_command, report
+
+COMMAND = pytest_command("tests/test_store.py")
 
 
 @pytest.mark.parametrize("mode", ["unnamed", "named"])
@@ -43,8 +46,17 @@ def test_run_ids_are_unique_and_sortable() -> None:
     "component", ["../x", "/abs", "a/b", "..", "", "x\x00y", "C:\\x", ".hidden"]
 )
 def test_unsafe_path_components_are_refused(tmp_path: Path, component: str) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as refused:
         safe_subdir(tmp_path, "performance", component)
+    report(
+        "bad-input",
+        "unsafe path components (store.safe_subdir)",
+        tried=1,
+        tracebacks=int("\n" in str(refused.value)),
+        command=COMMAND,
+        note="../x, /abs, a/b, .., empty, NUL, C:\\x, .hidden",
+        instance=repr(component),
+    )
 
 
 @pytest.mark.parametrize("mode", ["unnamed", "named"])
@@ -85,6 +97,15 @@ def test_kill_mid_write_leaves_no_record(tmp_path: Path, mode: str) -> None:
         assert leftovers == []
     else:
         assert len(leftovers) == 1 and is_temp_file(leftovers[0])
+    report(
+        "faults",
+        "sigkill mid-write of a 10 MB record (store)",
+        tried=1,
+        lost=int(target.exists()) + sum(not is_temp_file(p) for p in leftovers),
+        command=COMMAND,
+        note="O_TMPFILE path and named-temp fallback; the record name never appears",
+        instance=mode,
+    )
 
 
 def test_full_disk_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,3 +122,11 @@ def test_full_disk_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(UserError, match="no space left on device; nothing was written"):
         write_new_file(target, b"{}")
     assert list(tmp_path.iterdir()) == []
+    report(
+        "faults",
+        "ENOSPC injected into the write (store)",
+        tried=1,
+        lost=len(list(tmp_path.iterdir())),
+        tracebacks=0,  # a UserError (one line), asserted above
+        command=COMMAND,
+    )
