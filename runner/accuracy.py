@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from runner.accuracy_record import (
-    ACCURACY_DIR,
     ACCURACY_SCHEMA_VERSION,
     AccuracyIdentity,
     AccuracyRecord,
@@ -36,6 +35,7 @@ from runner.energy import EnergyMeter, make_energy_meter
 from runner.errors import ConfigError, PointFailed, RecordError, UserError
 from runner.eval_config import EVAL_ROOT, EvalRunConfig, EvalSuiteConfig, register_eval_configs
 from runner.eval_tasks import make_task_manager, materialize_task_dirs, resolve_task_dir
+from runner.layout import accuracy_parts
 from runner.loyalty import LoyaltyResult, loyalty_from_rows
 from runner.provenance import collect_provenance, hardware_slug, utc_now
 from runner.records import check_raw_data, load_record
@@ -89,15 +89,7 @@ class AccuracyKey:
 
 def accuracy_folder(results_root: Path, key: AccuracyKey) -> Path:
     """`<results>/accuracy/<model>/<task>/<N>shot-<limit|all>/<revision>/` (parts checked)."""
-    limit = "all" if key.limit is None else str(key.limit)
-    return safe_subdir(
-        results_root,
-        ACCURACY_DIR,
-        key.model_name,
-        key.eval_task,
-        f"{key.num_fewshot}shot-{limit}",
-        key.model_revision,
-    )
+    return safe_subdir(results_root, *accuracy_parts(key))
 
 
 def find_existing(results_root: Path, key: AccuracyKey) -> tuple[Path, AccuracyRecord] | None:

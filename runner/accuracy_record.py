@@ -15,7 +15,6 @@ from pydantic import Field
 from runner.record import Provenance, RawData, Strict
 
 ACCURACY_SCHEMA_VERSION = 1
-ACCURACY_DIR = "accuracy"
 
 
 class AccuracyIdentity(Strict):

@@ -20,6 +20,7 @@ from runner.config import RunConfig
 from runner.energy import EnergyMeter, make_energy_meter
 from runner.errors import PointFailed
 from runner.generation import BatchResult, generate_batch, prompt_token_counts
+from runner.layout import performance_parts
 from runner.loading import LoadedModel, load_model, resolve_device
 from runner.prompts import Prompt, load_prompt_set, sample_prompts
 from runner.provenance import collect_provenance, hardware_slug, utc_now
@@ -42,8 +43,6 @@ from runner.store import (
     sha256_bytes,
     write_record_with_raw_data,
 )
-
-PERFORMANCE_DIR = "performance"
 
 
 @dataclasses.dataclass
@@ -71,14 +70,7 @@ def config_hash(config: RunConfig) -> str:
 
 def record_folder(results_root: Path, identity: Identity) -> Path:
     """`results/performance/<hardware>/<model>/<task>/bs<N>-<backend>/` (every part checked)."""
-    return safe_subdir(
-        results_root,
-        PERFORMANCE_DIR,
-        identity.hardware_slug,
-        identity.model_name,
-        identity.task,
-        f"bs{identity.batch_size}-{identity.backend}",
-    )
+    return safe_subdir(results_root, *performance_parts(identity))
 
 
 def batches_of(prompts: list[Prompt], size: int) -> list[list[Prompt]]:

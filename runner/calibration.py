@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from runner.calibration_record import (
-    CALIBRATION_DIR,
     CALIBRATION_SCHEMA_VERSION,
     BandwidthCeiling,
     CalibrationRecord,
@@ -36,6 +35,7 @@ from runner.calibration_record import (
 from runner.config import DTYPES
 from runner.energy import EnergyMeter, make_energy_meter
 from runner.errors import RecordError, UserError
+from runner.layout import CALIBRATION_DIR, calibration_parts
 from runner.provenance import collect_provenance, cpu_name, gpu_facts, hardware_slug, utc_now
 from runner.store import new_run_id, safe_subdir, write_json_new
 
@@ -87,7 +87,7 @@ TORCH_DTYPE_NAMES = {"float32": "float32", "float16": "float16", "bfloat16": "bf
 
 def calibration_folder(results_root: Path, slug: str) -> Path:
     """`<results>/calibration/<hardware_slug>/` (every part checked)."""
-    return safe_subdir(results_root, CALIBRATION_DIR, slug)
+    return safe_subdir(results_root, *calibration_parts(slug))
 
 
 def _synchronizer(device: str) -> Callable[[], None]:

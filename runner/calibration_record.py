@@ -20,7 +20,6 @@ from runner.record import Provenance, Strict
 
 CALIBRATION_SCHEMA_VERSION = 1
 CALIBRATION_KIND = "calibration"
-CALIBRATION_DIR = "calibration"
 
 
 class BandwidthCeiling(Strict):

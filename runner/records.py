@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from runner.accuracy_record import ACCURACY_SCHEMA_VERSION, AccuracyRecord
 from runner.calibration_record import CALIBRATION_SCHEMA_VERSION, CalibrationRecord
 from runner.errors import RecordError
+from runner.layout import expected_parts
 from runner.record import SCHEMA_VERSION, PerformanceRecord
 from runner.store import is_temp_file, sha256_file
 
@@ -103,6 +104,24 @@ def check_raw_data(path: Path, record: BaseModel) -> None:
         raise RecordError(f"{raw_path}: {rows} rows, the record says {raw.rows}")
 
 
+def check_location(path: Path, record: BaseModel) -> None:
+    """Check that a record sits where its own identity says it belongs.
+
+    Raises:
+        RecordError: the record was moved, copied or forged into another folder or file name
+            (for example into another model's folder, where it would be shown as that model's).
+    """
+    expected = expected_parts(record)
+    if expected is None:
+        return
+    actual = path.parts[-len(expected) :]
+    if tuple(actual) != expected:
+        raise RecordError(
+            f"{path}: its identity places it at {'/'.join(expected)}, not here "
+            f"(a moved or forged record)"
+        )
+
+
 @dataclass(frozen=True)
 class ScanResult:
     """Every record found under a results root, and one line per problem or warning."""
@@ -156,6 +175,7 @@ def scan_results(results_dir: Path) -> ScanResult:
             referenced.add(path.parent / raw.file)
         try:
             check_raw_data(path, record)
+            check_location(path, record)
         except RecordError as error:
             problems.append(str(error))
             continue

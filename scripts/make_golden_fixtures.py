@@ -37,6 +37,7 @@ from runner.calibration_record import (
     IdlePower,
     MatmulCeiling,
 )
+from runner.layout import accuracy_parts, calibration_parts, performance_parts
 from runner.record import (
     Architecture,
     EnergyInfo,
@@ -226,7 +227,7 @@ def calibration_record(out: Path, index: int, hardware: FakeHardware) -> str | N
         provenance=_provenance(hardware, started, ended),
         config={"synthetic_fixture": True},
     )
-    folder = out / "calibration" / hardware.slug
+    folder = out.joinpath(*calibration_parts(hardware.slug))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run_id}.json"
     path.write_text(json.dumps(record.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
@@ -410,7 +411,7 @@ def performance_record(
         calibration_id=calibration_id,
         config=config,
     )
-    folder = out / "performance" / hardware.slug / model.name / task / f"bs{batch_size}-eager"
+    folder = out.joinpath(*performance_parts(record.identity))
     return _write(folder, run_id, record.model_dump(mode="json"), raw)
 
 
@@ -467,7 +468,7 @@ def accuracy_record(
         provenance=_provenance(GOLDEN_HARDWARE[0], started, ended),
         config={"synthetic_fixture": True, "eval_task": eval_task, "num_fewshot": shots},
     )
-    folder = out / "accuracy" / model.name / eval_task
+    folder = out.joinpath(*accuracy_parts(record.identity))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / record.raw_data.file).write_bytes(raw)
     path = folder / f"{run_id}.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "fixtures" / "golden_results"
@@ -33,7 +34,9 @@ def add_hostile_record(results: Path) -> Path:
     data["identity"]["model_name"] = HOSTILE_MODEL
     data["identity"]["model_id"] = "evil/" + HOSTILE_MODEL
     data["config"]["note"] = HOSTILE_CONFIG
-    folder = results / "performance" / "nvidia-h100-80gb-hbm3" / "hostile" / "chat" / "bs1-eager"
+    from runner.layout import performance_parts
+
+    folder = results.joinpath(*performance_parts(SimpleNamespace(**data["identity"])))
     folder.mkdir(parents=True)
     raw = source.parent / data["raw_data"]["file"]
     shutil.copyfile(raw, folder / raw.name)

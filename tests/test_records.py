@@ -35,7 +35,12 @@ def one_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def copy_results(record: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "results" / "performance" / "x"
+    """Copy a record and its raw data to the same place under `tmp_path/results`."""
+    from runner.layout import expected_parts
+
+    parts = expected_parts(load_record(record))
+    assert parts is not None
+    target = tmp_path.joinpath("results", *parts[:-1])
     target.mkdir(parents=True)
     for file in record.parent.iterdir():
         shutil.copy(file, target / file.name)
@@ -97,7 +102,8 @@ def test_changed_raw_data_is_detected(one_record: Path, tmp_path: Path) -> None:
 
 
 def test_validate_cli_names_each_problem(one_record: Path, tmp_path: Path, capsys) -> None:
-    results = copy_results(one_record, tmp_path).parent.parent.parent
+    results = tmp_path / "results"
+    copy_results(one_record, tmp_path)
     (results / "notes.txt").write_text("hello")
     (results / "broken.json").write_text("{")
     (results / ".x.json.1234abcd.partial").write_text("{")
@@ -110,7 +116,8 @@ def test_validate_cli_names_each_problem(one_record: Path, tmp_path: Path, capsy
 
 
 def test_validate_passes_on_good_results(one_record: Path, tmp_path: Path, capsys) -> None:
-    results = copy_results(one_record, tmp_path).parent.parent.parent
+    results = tmp_path / "results"
+    copy_results(one_record, tmp_path)
     assert main(["validate", "--results", str(results)]) == 0
     assert "1 record(s) ok" in capsys.readouterr().out
 
@@ -120,3 +127,16 @@ def test_schema_command_prints_the_json_schema(capsys: pytest.CaptureFixture) ->
     printed = json.loads(capsys.readouterr().out)
     assert printed["title"] == "PerformanceRecord"
     assert printed["properties"]["schema_version"] == json_schema()["properties"]["schema_version"]
+
+
+def test_a_record_moved_into_another_models_folder_is_refused(one_record: Path, tmp_path) -> None:
+    """A copy of a real record under another model's folder must not become that model's row."""
+    path = copy_results(one_record, tmp_path)
+    forged_folder = Path(str(path.parent).replace("/tiny-random/", "/other-model/"))
+    forged_folder.mkdir(parents=True)
+    for file in path.parent.iterdir():
+        shutil.copy(file, forged_folder / file.name)
+    scan = scan_results(tmp_path / "results")
+    assert len(scan.records) == 1
+    assert len(scan.problems) == 1
+    assert "other-model" in scan.problems[0] and "a moved or forged record" in scan.problems[0]

@@ -89,21 +89,56 @@ def rewrite_raw(raw: Path, payload: str, target: Path) -> dict[str, Any]:
     return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "rows": len(rows)}
 
 
-def plant(results: Path, source: Path, folder: Path, payload: str, number: int) -> dict:
-    """A poisoned copy of the record `source` (and its raw data) in `folder`; returns its data."""
+def path_safe(value: str, fallback: str) -> str:
+    """`value` where the filesystem allows it as one folder or file name, else `fallback`.
+
+    Identity fields that place a record (model, task, hardware, revision, eval task, run id)
+    must match its folder, so a payload can be tested there only when it can be a name.
+    """
+    ok = value not in ("", ".", "..") and "/" not in value and "\x00" not in value
+    return value if ok and len(value.encode()) <= 200 else fallback
+
+
+PLACING_FIELDS = {
+    # model_revision does not place a performance record, but the accuracy record joined to it
+    # must carry the same revision, and there it is a folder name.
+    "performance": ("model_name", "task", "hardware_slug", "backend", "model_revision"),
+    "accuracy": ("model_name", "eval_task", "model_revision"),
+}
+
+
+def poisoned_copy(source: Path, payload: str, number: int) -> tuple[dict, Path]:
+    """A poisoned copy of the record `source` (placing fields kept path-safe); and its raw."""
     data = json.loads(source.read_text())
     poisoned = poison(data, payload)
-    run_id = f"20261201T0000{number:02d}Z-{payload}"[:200]
-    poisoned["run_id"] = run_id
+    poisoned["run_id"] = path_safe(
+        f"20261201T0000{number:02d}Z-{payload}", f"20261201T0000{number:02d}Z-x{number:02d}"
+    )
+    for key in PLACING_FIELDS[data["kind"]]:
+        poisoned["identity"][key] = path_safe(poisoned["identity"][key], f"p{number:02d}")
+    return poisoned, source.parent / data["raw_data"]["file"]
+
+
+def plant(results: Path, record: dict, raw: Path, payload: str, number: int) -> Path:
+    """Write `record` where its identity places it, with its raw data poisoned too."""
+    from types import SimpleNamespace
+
+    from runner.layout import expected_parts
+
+    namespace = SimpleNamespace(
+        kind=record["kind"], run_id=record["run_id"], identity=SimpleNamespace(**record["identity"])
+    )
+    parts = expected_parts(namespace)
+    assert parts is not None
+    folder = results.joinpath(*parts[:-1])
     folder.mkdir(parents=True, exist_ok=True)
-    raw_name = f"x{number:02d}-{data['kind']}.requests.jsonl"
-    poisoned["raw_data"].update(
-        file=raw_name, **rewrite_raw(source.parent / data["raw_data"]["file"], payload,
-                                     folder / raw_name)
+    raw_name = f"x{number:02d}-{record['kind']}.requests.jsonl"
+    record["raw_data"].update(
+        file=raw_name, **rewrite_raw(raw, payload, folder / raw_name)
     )  # fmt: skip
-    path = folder / f"x{number:02d}-{data['kind']}.json"
-    path.write_text(json.dumps(poisoned, ensure_ascii=False, indent=1), encoding="utf-8")
-    return poisoned
+    path = folder / parts[-1]
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -112,26 +147,23 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     base = tmp_path_factory.mktemp("xss")
     results = copy_golden(base / "results")
     perf = sorted(results.glob("performance/nvidia-h100-80gb-hbm3/meta-llama*/chat/*/*.json"))[0]
-    acc = sorted(results.glob("accuracy/meta-llama*/arc_challenge/*.json"))[0]
+    acc = sorted(results.glob("accuracy/meta-llama*/arc_challenge/*/*/*.json"))[0]
     fields = 0
     for number, payload in enumerate(PAYLOADS):
-        # Task and hardware payloads make new boards: keep them on a third of the records.
-        folder = results / "performance" / "h" / f"m{number:02d}" / "t" / "b"
-        record = plant(results, perf, folder, payload, number)
+        record, perf_raw = poisoned_copy(perf, payload, number)
         if number % 3:
+            # Task and hardware payloads make new boards: keep them on a third of the records.
             record["identity"]["task"] = "chat"
             record["identity"]["hardware_slug"] = "nvidia-h100-80gb-hbm3"
-            (folder / f"x{number:02d}-performance.json").write_text(json.dumps(record))
-        accuracy = plant(results, acc, results / "accuracy" / f"m{number:02d}", payload, number)
+        plant(results, record, perf_raw, payload, number)
+        accuracy, acc_raw = poisoned_copy(acc, payload, number)
         # Joined to the poisoned performance record: same model id and revision.
         accuracy["identity"].update(
             model_id=record["identity"]["model_id"],
             model_revision=record["identity"]["model_revision"],
         )
         accuracy["score"] = 0.5
-        (results / "accuracy" / f"m{number:02d}" / f"x{number:02d}-accuracy.json").write_text(
-            json.dumps(accuracy)
-        )
+        plant(results, accuracy, acc_raw, payload, number)
         fields += json.dumps(record).count(json.dumps(payload)) + json.dumps(accuracy).count(
             json.dumps(payload)
         )
