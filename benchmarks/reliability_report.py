@@ -32,6 +32,7 @@ from tests.reliability_support import CATEGORIES, REPORT_DIR  # noqa: E402
 
 TEST_FILES = [
     "tests/test_reliability_runner.py",
+    "tests/test_reliability_accuracy.py",
     "tests/test_store.py",
     "tests/test_reliability_dvc.py",
     "tests/test_reliability_build.py",

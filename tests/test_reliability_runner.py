@@ -75,15 +75,22 @@ KILL_DRIVER = textwrap.dedent(
     if real_libc is not None:
         store._LIBC = LibcProxy()
     from runner.cli import main
-    sys.exit(main(["run", "--no-progress", f"results_dir={results}", *sys.argv[3:]]))
+    sys.exit(main(sys.argv[3:]))
     """
 )
 
 
-def run_driver(target: str, results: Path, extra: list[str]) -> subprocess.CompletedProcess:
+def run_driver(
+    target: str,
+    results: Path,
+    extra: list[str],
+    command: tuple[str, ...] = ("run", "--no-progress"),
+) -> subprocess.CompletedProcess:
+    """Run `leaderboard <command> results_dir=<results> <extra>` and kill it at `target`."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    arguments = [*command, f"results_dir={results}", *extra]
     return subprocess.run(
-        [sys.executable, "-c", KILL_DRIVER, target, str(results), *extra],
+        [sys.executable, "-c", KILL_DRIVER, target, str(results), *arguments],
         env=env,
         capture_output=True,
         text=True,
