@@ -13,6 +13,7 @@ to: derived, never stored; None when an input is missing.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -163,8 +164,14 @@ class SiteData:
 
 
 def slugify(text: str) -> str:
-    """A file-name-safe slug (letters, digits, '.', '_', '-'); never empty, never '.' or '..'."""
+    """A file-name-safe slug (letters, digits, '.', '_', '-'); never empty, never '.' or '..'.
+
+    A name that is already safe is its own slug. Any other name gets a short hash of itself
+    appended, so two different names never share a page (`a b` and `a-b` would otherwise).
+    """
     slug = _SLUG_UNSAFE.sub("-", text).strip("-.") or "x"
+    if slug != text:
+        slug = f"{slug[:80]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
     return slug
 
 

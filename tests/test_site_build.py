@@ -293,3 +293,13 @@ def test_empty_results_build_an_empty_site(tmp_path):
     report = build_site(tmp_path / "results", tmp_path / "_site", strict=True, bundle=BUNDLE)
     assert report.rows == 0
     assert "No results yet." in (tmp_path / "_site" / "index.html").read_text()
+
+
+def test_page_slugs_never_collide():
+    from leaderboard_site.aggregate import slugify
+
+    names = ["Qwen__Qwen2.5-0.5B", "a b", "a-b", "a/b", "a?b", "<script>", "script", ""]
+    slugs = [slugify(name) for name in names]
+    assert len(set(slugs)) == len(names)
+    assert slugify("Qwen__Qwen2.5-0.5B") == "Qwen__Qwen2.5-0.5B"  # safe names are their own slug
+    assert all(slug not in (".", "..") and "/" not in slug for slug in slugs)
