@@ -1,4 +1,4 @@
-"""The per-hardware `calibrate` stage: template, upgrade of older pipeline files, and
+"""The per-hardware `calibrate` stage: the template, an edited file left alone, and
 `leaderboard calibrate --params ... --missing-only` (fast; the DVC round trips that run the stage
 are in tests/test_dvc_pipeline.py)."""
 
@@ -20,8 +20,6 @@ from runner.calibration_stage import (
 from runner.cli import main
 from runner.errors import UserError
 from runner.pipeline import (
-    OLD_PIPELINE_TEMPLATES,
-    PIPELINE_TEMPLATE,
     benchmark_targets,
     ensure_pipeline,
 )
@@ -38,11 +36,12 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _write_old(repo: Path, text: str | None = None) -> Path:
+def test_an_existing_pipeline_file_is_left_as_it_is(repo: Path) -> None:
     path = repo / PATH
     path.parent.mkdir(parents=True)
-    path.write_text(text or OLD_PIPELINE_TEMPLATES[-1].format(hardware=HW, path=PATH))
-    return path
+    path.write_text("# edited by a maintainer\n")
+    assert ensure_pipeline(repo, HW) == (path, "unchanged")
+    assert path.read_text() == "# edited by a maintainer\n"
 
 
 def test_template_orders_calibrate_before_every_benchmark_stage(repo: Path) -> None:
@@ -62,36 +61,6 @@ def test_template_orders_calibrate_before_every_benchmark_stage(repo: Path) -> N
         f"{PATH}:benchmark@Qwen__Qwen2.5-0.5B-Instruct-{task}"
         for task in yaml.safe_load((repo / "params.yaml").read_text())["tasks"]
     ]
-
-
-def test_unmodified_older_file_is_replaced_by_the_current_template(repo: Path) -> None:
-    path = _write_old(repo)
-    assert ensure_pipeline(repo, HW) == (path, "upgraded")
-    assert path.read_text() == PIPELINE_TEMPLATE.format(hardware=HW, path=PATH)
-
-
-def test_hand_edited_older_file_gets_the_stage_and_keeps_its_edits(repo: Path) -> None:
-    old = OLD_PIPELINE_TEMPLATES[-1].format(hardware=HW, path=PATH)
-    edited = old.replace("      - benchmark\n", "      - benchmark\n      - eval  # my edit\n")
-    assert edited != old
-    path = _write_old(repo, edited)
-    assert ensure_pipeline(repo, HW) == (path, "upgraded")
-    text = path.read_text()
-    assert "# my edit" in text and "# Run here with" in text
-    stages = yaml.safe_load(text)["stages"]
-    assert list(stages) == ["calibrate", "benchmark"]
-    current = yaml.safe_load(PIPELINE_TEMPLATE.format(hardware=HW, path=PATH))["stages"]
-    assert stages["calibrate"] == current["calibrate"]
-    assert stages["benchmark"]["deps"] == current["benchmark"]["deps"]
-    assert stages["benchmark"]["params"] == ["benchmark", "eval"]
-    assert ensure_pipeline(repo, HW) == (path, "unchanged")  # idempotent
-
-
-def test_file_without_a_benchmark_stage_is_refused_with_one_line(repo: Path) -> None:
-    path = _write_old(repo, "stages:\n  other:\n    cmd: echo\n")
-    with pytest.raises(UserError, match=r"dvc\.yaml: expected a `stages:` mapping"):
-        ensure_pipeline(repo, HW)
-    assert path.read_text() == "stages:\n  other:\n    cmd: echo\n"  # nothing lost
 
 
 def test_needs_come_from_every_listed_model_and_the_extra_overrides() -> None:
