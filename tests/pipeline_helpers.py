@@ -155,16 +155,3 @@ def file_digests(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file() and path.name != ".gitignore"
     }
-
-
-def has_subcommand(name: str) -> bool:
-    """True when `leaderboard <name>` exists in this checkout's CLI."""
-    import argparse
-
-    from runner.cli import build_parser
-
-    parser = build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return name in action.choices
-    return False
