@@ -248,6 +248,9 @@ class RunConfig:
         _check_choice("energy_meter", self.energy_meter, ENERGY_METERS)
         _check_nonempty("results_dir", self.results_dir)
         _check_int_range("max_prompt_tokens", self.max_prompt_tokens, 1, 1_000_000)
+        if self.num_prompts < self.batch_size:
+            # Otherwise no batch would ever hold batch_size requests, yet the record says it did.
+            _fail("num_prompts", f"at least batch_size ({self.batch_size})", self.num_prompts)
         if getattr(self.backend, "name", None) == "compiled":
             # One input shape for every batch, so nothing recompiles inside a measurement.
             if self.num_prompts % self.batch_size:

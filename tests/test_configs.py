@@ -131,3 +131,8 @@ def test_random_init_builds_a_real_architecture_without_download() -> None:
 def test_random_init_needs_init_config_and_the_random_label() -> None:
     with hydra_context(), pytest.raises(ConfigError, match="model.random_weights: expected true"):
         compose_run_config(["model=random__Llama-3.2-1B", "model.random_weights=false"])
+
+
+def test_a_batch_size_larger_than_the_sample_is_refused() -> None:
+    with hydra_context(), pytest.raises(ConfigError, match=r"num_prompts: expected at least"):
+        compose_run_config(["batch_size=32", "num_prompts=16"])

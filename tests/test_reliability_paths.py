@@ -40,7 +40,7 @@ PAYLOADS = [
     "escaped/",
 ]
 RUN_FIELDS = ["model.name", "model.hf_id", "model.base_model", "task.name"]
-BASE = ["experiment=demo", "num_prompts=1", "warmup_batches=0", "idle_seconds=0",
+BASE = ["experiment=demo", "num_prompts=1", "batch_size=1", "warmup_batches=0", "idle_seconds=0",
         "task.max_new_tokens=2"]  # fmt: skip
 
 
