@@ -33,11 +33,6 @@ RAW_DATA_SUFFIX = ".requests.jsonl"
 RAW_DATA_SUFFIXES = (RAW_DATA_SUFFIX, ".samples.jsonl")
 
 
-def register_record_type(kind: str, version: int, model: type[BaseModel]) -> None:
-    """Make `load_record` read records of `kind` at `version` with `model`."""
-    RECORD_TYPES[kind] = (version, model)
-
-
 def parse_record(path: Path, text: str) -> BaseModel:
     """Validate record text read from `path`.
 

@@ -16,6 +16,7 @@ from runner.cli import main
 from runner.records import scan_results
 from tests.reliability_support import pytest_command
 from tests.reliability_support import report as reliability_report
+from tests.test_config_fuzz import bad_scalars
 from tests.test_reliability_runner import assert_nothing_partial, run_driver
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -69,28 +70,7 @@ SUITE = {
     "batch_size": 8,
     "fewshot_seed": 1234,
 }
-bad_values = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**20), max_value=10**20),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30),
-    st.sampled_from(
-        [
-            "",
-            "../../etc",
-            "/abs",
-            "a\x00b",
-            "ünï",
-            "💥" * 20,
-            "x" * 3000,
-            "!!python/object/apply:os.system ['true']",
-            "${oc.env:HOME}",
-        ]
-    ),
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
-)
+bad_values = bad_scalars  # the same bad values as the model and task config fuzzing
 
 
 def mutate(data: st.DataObject) -> dict:
