@@ -4,8 +4,9 @@ For each model shape and batch size this prints, from one process and one run:
 
 - the decode step time (mean time per output token after the first, from the runner's own
   per-step clock), for the `eager` and the `compiled` backends;
-- the bandwidth floor: bytes one decode step must read (weights + KV cache) divided by the
-  memory bandwidth measured once here with a large device-to-device copy;
+- the bandwidth floor: bytes one decode step must read (weights + KV cache, the same formula as
+  the site's "x floor": `runner.derived.step_bytes`) divided by the memory bandwidth measured
+  once here with a large device-to-device copy;
 - step time / floor ("x floor");
 - energy per output token (J) where a meter is readable (NVML on a GPU), else "not measured".
 
@@ -32,10 +33,10 @@ import torch
 
 from runner.compose import compose_run_config, hydra_context
 from runner.config import BackendConfig
+from runner.derived import attention_context_tokens, step_bytes
 from runner.energy import make_energy_meter
 from runner.generation import generate_batch
 from runner.loading import load_model
-from runner.record import Architecture
 
 
 def measure_copy_bandwidth(device: str, megabytes: int, repeats: int = 5) -> float:
@@ -54,27 +55,6 @@ def measure_copy_bandwidth(device: str, megabytes: int, repeats: int = 5) -> flo
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - started)
     return 2 * source.numel() * source.element_size() / best
-
-
-def bytes_per_decode_step(
-    params: int, architecture: Architecture, batch: int, context_tokens: float
-) -> float:
-    """Bytes one decode step reads: every weight once (the input embedding only where it is not
-    also the output head, since the lookup reads a few rows), plus the whole KV cache."""
-    bpp = architecture.bytes_per_param
-    weights = params * bpp
-    if not architecture.tie_word_embeddings:
-        weights -= architecture.vocab_size * architecture.hidden_size * bpp
-    kv_cache = (
-        2
-        * architecture.num_layers
-        * architecture.num_key_value_heads
-        * architecture.head_dim
-        * context_tokens
-        * bpp
-        * batch
-    )
-    return weights + kv_cache
 
 
 def generate(loaded: Any, task: Any, texts: list[str], backend: BackendConfig) -> Any:
@@ -122,10 +102,9 @@ def run_shape(args: argparse.Namespace, model_name: str, bandwidth: float) -> li
             reading = meter.end("decode")
             request = result.requests[0]
             step_s = request.tpot_s or float("nan")
-            context = request.prompt_tokens + request.response_tokens / 2
+            context = attention_context_tokens(request.prompt_tokens, request.response_tokens)
             floor_s = (
-                bytes_per_decode_step(loaded.params, loaded.architecture, batch, context)
-                / bandwidth
+                step_bytes(loaded.params, loaded.architecture, context, batch).total / bandwidth
             )
             tokens = result.output_tokens
             rows.append(

@@ -33,7 +33,7 @@ from leaderboard_site.columns import (
 from runner.accuracy_record import AccuracyRecord
 from runner.calibration_record import CalibrationRecord
 from runner.derived import DerivedSettings, derive, load_settings
-from runner.join import accuracy_average, best_accuracy_by_task
+from runner.join import accuracy_average, best_accuracy_by_task, scores_of
 from runner.pareto import Direction, pareto_front
 from runner.record import PerformanceRecord
 
@@ -481,7 +481,7 @@ def aggregate(
                 ident.model_id, ident.model_revision, acc_records, shots=REFERENCE_SHOTS
             )
         chosen = accuracy_cache[cache_key]
-        scores = {t: (chosen[t].score if t in chosen else None) for t in eval_tasks}
+        scores = scores_of(chosen, eval_tasks)
         source, reason = _energy_source(records)
         row: Row = {
             "row_id": f"{task}|{hardware}|{model_name}|bs{batch_size}|{backend}",

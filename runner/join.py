@@ -51,7 +51,13 @@ def accuracy_scores(
     shots: Mapping[str, int] | None = None,
 ) -> dict[str, float | None]:
     """eval task -> score for the tasks asked for; None where no record matches."""
-    chosen = best_accuracy_by_task(model_id, revision, records, shots=shots)
+    return scores_of(best_accuracy_by_task(model_id, revision, records, shots=shots), eval_tasks)
+
+
+def scores_of(
+    chosen: Mapping[str, AccuracyRecord], eval_tasks: Iterable[str]
+) -> dict[str, float | None]:
+    """eval task -> the chosen record's score; None where no record was chosen (never 0)."""
     return {task: (chosen[task].score if task in chosen else None) for task in eval_tasks}
 
 
