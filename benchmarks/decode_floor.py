@@ -5,8 +5,8 @@ For each model shape and batch size this prints, from one process and one run:
 - the decode step time (mean time per output token after the first, from the runner's own
   per-step clock), for the `eager` and the `compiled` backends;
 - the bandwidth floor: bytes one decode step must read (weights + KV cache, the same formula as
-  the site's "x floor": `runner.derived.step_bytes`) divided by the memory bandwidth measured
-  once here with a large device-to-device copy;
+  the site's "x floor": `runner.hardware.derived.step_bytes`) divided by the memory bandwidth
+  measured once here with a large device-to-device copy;
 - step time / floor ("x floor");
 - energy per output token (J) where a meter is readable (NVML on a GPU), else "not measured".
 
@@ -33,10 +33,10 @@ import torch
 
 from runner.compose import compose_run_config, hydra_context
 from runner.config import BackendConfig
-from runner.derived import attention_context_tokens, step_bytes
-from runner.energy import make_energy_meter
-from runner.generation import generate_batch
-from runner.loading import load_model
+from runner.hardware.derived import attention_context_tokens, step_bytes
+from runner.machine.energy import make_energy_meter
+from runner.measure.generation import generate_batch
+from runner.workload.models import load_model
 
 
 def measure_copy_bandwidth(device: str, megabytes: int, repeats: int = 5) -> float:

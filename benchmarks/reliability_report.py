@@ -1,7 +1,7 @@
 """Run the reliability tests and write benchmarks/RELIABILITY.md from what they report.
 
 Every reliability test writes its counts to test-artifacts/reliability/<category>.json
-(tests/reliability_support.py). This script empties that folder, runs the tests with pytest,
+(tests/support/reliability_support.py). This script empties that folder, runs the tests with pytest,
 and turns the JSON into one table per category. Nothing in the table is typed by hand: a count
 missing from the JSON shows as "not run", and failed tests are listed under the table.
 
@@ -28,20 +28,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.reliability_support import CATEGORIES, REPORT_DIR  # noqa: E402
+from tests.support.reliability_support import CATEGORIES, REPORT_DIR  # noqa: E402
 
 TEST_FILES = [
-    "tests/test_reliability_runner.py",
-    "tests/test_reliability_accuracy.py",
-    "tests/test_store.py",
-    "tests/test_reliability_dvc.py",
-    "tests/test_reliability_build.py",
+    "tests/reliability/test_runner.py",
+    "tests/reliability/test_accuracy.py",
+    "tests/records/test_store.py",
+    "tests/reliability/test_dvc.py",
+    "tests/reliability/test_build.py",
     "tests/test_config_fuzz.py",
-    "tests/test_reliability_paths.py",
-    "tests/test_reliability_yaml.py",
-    "tests/test_reliability_xss.py",
-    "tests/test_workflows.py",
-    "tests/test_reliability_workflows.py",
+    "tests/reliability/test_paths.py",
+    "tests/reliability/test_yaml.py",
+    "tests/reliability/test_xss.py",
+    "tests/publish/test_workflows.py",
+    "tests/reliability/test_workflows.py",
 ]
 OUTPUT = REPO / "benchmarks" / "RELIABILITY.md"
 JUNIT = REPORT_DIR / "junit.xml"

@@ -21,10 +21,10 @@ import time
 import torch
 
 from runner.compose import compose_run_config, hydra_context
-from runner.energy import make_energy_meter
-from runner.generation import generate_batch, generation_kwargs, render_prompts
-from runner.loading import load_model
-from runner.prompts import load_prompt_set, sample_prompts
+from runner.machine.energy import make_energy_meter
+from runner.measure.generation import generate_batch, generation_kwargs, render_prompts
+from runner.workload.models import load_model
+from runner.workload.prompts import load_prompt_set, sample_prompts
 
 
 def main() -> None:

@@ -4,11 +4,11 @@ Nothing here writes files; the only file read is the derived-metric settings
 (conf/derived/default.yaml) when `aggregate` is not given them. One row is one (task, hardware,
 model, batch size, backend); where several records share that key they are pooled (sums of
 energy, requests, tokens and time; request-weighted means of latency figures). Accuracy is joined
-per `runner.join`: same model id and same revision only; a missing score stays None
+per `runner.accuracy.join`: same model id and same revision only; a missing score stays None
 ("not measured"), never 0. The hardware-aware metrics (× floor, tokens per joule, carbon, cost,
 arithmetic intensity, achieved shares of the calibrated ceilings) are computed here by
-`runner.derived.derive` from the pooled inputs and the calibration the row's newest record links
-to: derived, never stored; None when an input is missing.
+`runner.hardware.derived.derive` from the pooled inputs and the calibration the row's newest
+record links to: derived, never stored; None when an input is missing.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from leaderboard_site.columns import (
     columns_for,
     ordered_eval_tasks,
 )
-from runner.accuracy_record import AccuracyRecord
-from runner.calibration_record import CalibrationRecord
-from runner.derived import DerivedSettings, derive, load_settings
-from runner.join import accuracy_average, best_accuracy_by_task, scores_of
-from runner.pareto import Direction, pareto_front
-from runner.record import PerformanceRecord
+from leaderboard_site.pareto import Direction, pareto_front
+from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
+from runner.hardware.derived import DerivedSettings, derive, load_settings
+from runner.records.accuracy import AccuracyRecord
+from runner.records.calibration import CalibrationRecord
+from runner.records.performance import PerformanceRecord
 
 Row = dict[str, Any]
 
@@ -259,7 +259,7 @@ def pool_records(records: Sequence[PerformanceRecord]) -> dict[str, Any]:
 def pooled_inputs(
     records: Sequence[PerformanceRecord], pooled: dict[str, Any]
 ) -> PerformanceRecord:
-    """The record `runner.derived.derive` should see for a pooled row.
+    """The record `runner.hardware.derived.derive` should see for a pooled row.
 
     One record: itself. Several: a copy of the newest with the inputs derive() reads replaced by
     the pooled figures (summary totals, request-weighted means of prompt tokens, response tokens
@@ -440,7 +440,7 @@ def aggregate(
             results root.
         warnings: warnings found while loading (carried into the result).
         settings: carbon/cost settings of the derived metrics; default: read
-            conf/derived/default.yaml (`runner.derived.load_settings`).
+            conf/derived/default.yaml (`runner.hardware.derived.load_settings`).
     """
     settings = settings or load_settings()
     calibrations = {

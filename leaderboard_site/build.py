@@ -28,7 +28,7 @@ from leaderboard_site.charts import board_charts, gpu_comparison_chart, roofline
 from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.render import STATIC_DIR, make_environment, render_page
 from runner.errors import UserError
-from runner.records import scan_results
+from runner.records.load import scan_results
 
 MARKER = ".leaderboard-site"
 VENDOR_FILE = "vega-bundle.js"

@@ -282,12 +282,12 @@ def roofline_views(
 ) -> list[RooflineView]:
     """One roofline per calibration the board's rows were judged against (usually one).
 
-    The chart is `runner.roofline.roofline_chart` (x = arithmetic intensity, y = achieved
+    The chart is `runner.hardware.roofline.roofline_chart` (x = arithmetic intensity, y = achieved
     FLOP/s, log-log; measured bandwidth slope and matmul ceiling; one point per row, i.e. per
     model, batch size and backend; batch sweeps joined). Rows judged against no calibration are
     counted in the message; with no calibration at all the view says so and draws nothing.
     """
-    from runner.roofline import roofline_chart, roofline_points
+    from runner.hardware.roofline import roofline_chart, roofline_points
 
     by_calibration: dict[str, list[Row]] = {}
     for row in rows:

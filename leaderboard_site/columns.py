@@ -1,7 +1,7 @@
 """The leaderboard's columns: one table, one entry per column.
 
 Adding a column is one `Column(...)` entry here plus its value in the rows built by
-`aggregate.aggregate` (the hardware-aware columns come from `runner.derived` through
+`aggregate.aggregate` (the hardware-aware columns come from `runner.hardware.derived` through
 `aggregate.derived_values`). The custom-formula parser in the browser accepts every numeric
 column key listed here (and the accuracy columns found in the records), so a new column is
 usable in formulas and as a chart axis at once.
@@ -107,7 +107,7 @@ COLUMNS: tuple[Column, ...] = (
         description="mean of the accuracy columns; missing if any score is missing",
     ),
     Column("energy_source", "Energy source", "", "none", "basic", "text"),
-    # Hardware-aware metrics, derived at aggregation time by runner.derived (never stored).
+    # Hardware-aware metrics, derived at aggregation time by runner.hardware.derived (never stored).
     Column(
         "x_floor",
         "× floor",

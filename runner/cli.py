@@ -19,14 +19,20 @@ Handler = Callable[[argparse.Namespace], int]
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Compose the overrides (a sweep with -m) and benchmark each point."""
-    from runner.sweep import run_sweep
+    from runner.hardware.calibration import ensure_calibration
+    from runner.measure.sweep import run_sweep
 
-    return run_sweep(args.overrides, multirun=args.multirun, progress=not args.no_progress)
+    return run_sweep(
+        args.overrides,
+        multirun=args.multirun,
+        calibration=ensure_calibration,
+        progress=not args.no_progress,
+    )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score models with lm-eval, once per (model revision, eval task, shots, limit)."""
-    from runner.accuracy import run_eval
+    from runner.accuracy.evaluate import run_eval
 
     return run_eval(args.overrides, multirun=args.multirun)
 
@@ -54,7 +60,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of a record kind."""
-    from runner.records import RECORD_TYPES
+    from runner.records.load import RECORD_TYPES
 
     if args.kind not in RECORD_TYPES:
         raise UserError(f"--kind: expected one of {', '.join(sorted(RECORD_TYPES))}")
@@ -104,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Measure this machine's ceilings and write calibration records (one per dtype)."""
-    from runner.calibration_stage import calibrate_needs, plan
+    from runner.publish.calibration_stage import calibrate_needs, plan
 
     needs = plan(
         dtypes=args.dtype, device=args.device, params=args.params, overrides=args.overrides
@@ -183,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     # The PR-to-site pipeline (docs/pipeline.md).
-    from runner import changed_models, new_model, pipeline, pr_summary
+    from runner.publish import changed_models, new_model, pipeline, pr_summary
 
     changed_models.add_parser(commands)
     pr_summary.add_parser(commands)

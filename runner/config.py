@@ -14,6 +14,7 @@ from typing import Any
 from omegaconf import MISSING
 
 from runner.errors import ConfigError
+from runner.records.layout import check_safe_name
 
 DTYPES = ("float32", "float16", "bfloat16")
 BACKENDS = ("eager", "compiled")
@@ -23,20 +24,12 @@ MODEL_SOURCES = ("hub", "tiny-random", "random-init")
 PROMPT_FORMATS = ("jsonl", "sharegpt")
 ENERGY_METERS = ("auto", "zeus", "none")
 
-# A name that is safe as one path component: no separators, no leading dot, no NUL.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # A Hugging Face repo id: "org/name" or "name"; each part a safe name.
 HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
 
 
 def _fail(field_path: str, expected: str, got: Any) -> None:
     raise ConfigError(f"{field_path}: expected {expected}, got {got!r}")
-
-
-def check_safe_name(field_path: str, value: str) -> None:
-    """Refuse a value that could not be used as one path component (``../x``, ``/abs``, NUL)."""
-    if not isinstance(value, str) or not SAFE_NAME.match(value) or ".." in value:
-        _fail(field_path, "a name of letters, digits, '.', '_' or '-' (no path separators)", value)
 
 
 def _check_nonempty(field_path: str, value: Any) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from runner.compose import compose_run_config, conf_dir, hydra_context
 from runner.errors import UserError
-from runner.records import scan_results
+from runner.records.load import scan_results
 
 CHECKED_GROUPS = ("model", "task", "backend")
 
@@ -21,7 +21,7 @@ def validate_configs(config_dir: Path | None = None) -> list[str]:
                 problem = check_config_file(group, path.stem)
                 if problem:
                     problems.append(problem)
-    from runner.accuracy import validate_eval_configs
+    from runner.accuracy.evaluate import validate_eval_configs
 
     problems += validate_eval_configs(root)
     return problems

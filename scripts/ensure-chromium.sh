@@ -2,7 +2,7 @@
 # Make sure Debian's headless-capable Chromium is at /usr/bin/chromium for the browser tests.
 # Idempotent: does nothing when it is already installed. Where it cannot be installed (no root,
 # no apt, no package registry) it prints why and exits 0: the browser tests then skip with that
-# reason (tests/test_site_browser.py looks for /usr/bin/chromium).
+# reason (tests/site/test_browser.py looks for /usr/bin/chromium).
 set -u
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 if [ -x "$CHROMIUM" ]; then

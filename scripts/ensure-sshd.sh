@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure Debian's OpenSSH server binary is installed, for the DVC SSH-remote test
-# (tests/test_dvc_ssh.py starts its own sshd on a free 127.0.0.1 port; nothing is enabled or
+# (tests/publish/test_dvc_ssh.py starts its own sshd on a free 127.0.0.1 port; nothing is enabled or
 # started here). Idempotent: does nothing when /usr/sbin/sshd exists. Never fails the caller:
 # without sshd the test is skipped with a printed reason.
 set -u

@@ -25,20 +25,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runner.accuracy_record import (
+from runner.measure.stats import summarize
+from runner.records.accuracy import (
     AccuracyIdentity,
     AccuracyRecord,
     EvalCost,
     Loyalty,
 )
-from runner.calibration_record import (
+from runner.records.calibration import (
     BandwidthCeiling,
     CalibrationRecord,
     IdlePower,
     MatmulCeiling,
 )
-from runner.layout import accuracy_parts, calibration_parts, performance_parts
-from runner.record import (
+from runner.records.layout import accuracy_parts, calibration_parts, performance_parts
+from runner.records.performance import (
     Architecture,
     EnergyInfo,
     Identity,
@@ -50,8 +51,7 @@ from runner.record import (
     Summary,
     TaskInfo,
 )
-from runner.stats import summarize
-from runner.store import canonical_json, sha256_bytes
+from runner.records.store import canonical_json, sha256_bytes
 
 SYNTHETIC_LABEL = "SYNTHETIC-FIXTURE"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "golden_results"

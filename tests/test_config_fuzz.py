@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from runner.compose import hydra_context
 from runner.validate import check_config_file, validate_configs
-from tests.reliability_support import pytest_command, report
+from tests.support.reliability_support import pytest_command, report
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 

@@ -116,7 +116,7 @@ def test_name_must_match_file_name(tmp_path: Path) -> None:
 
 
 def test_random_init_builds_a_real_architecture_without_download() -> None:
-    from runner.loading import load_model
+    from runner.workload.models import load_model
 
     with hydra_context():
         config = compose_run_config(["model=random__Qwen2.5-0.5B", "model.dtype=float32"])

@@ -1,0 +1,1 @@
+"""What the hardware can do: calibrated ceilings, derived metrics and the roofline."""

@@ -1,0 +1,1 @@
+"""The machine a run uses: device choice, hardware identity, provenance and energy meters."""

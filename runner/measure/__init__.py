@@ -1,0 +1,1 @@
+"""One benchmark point and sweeps of them: generation, per-step timing, energy, statistics."""

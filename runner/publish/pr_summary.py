@@ -1,0 +1,221 @@
+"""`leaderboard pr-summary`: the markdown a benchmark PR comment shows.
+
+For the named models: their rows (one per task, hardware, batch size and backend, pooled over
+runs like the site does: energy = sum of energy / sum of requests, latency = request-weighted
+mean), and for each task and hardware where each row lands on the energy-vs-latency Pareto front
+(`leaderboard_site.pareto`, both lower is better): on the front, or dominated and by which
+rows. A row without energy is "not measured" and is not placed. Accuracy scores of the same
+model revision are listed when accuracy records exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leaderboard_site.pareto import dominates, pareto_front
+from runner.accuracy.join import best_accuracy_by_task
+from runner.config import check_safe_name
+from runner.errors import UserError
+from runner.records.accuracy import AccuracyRecord
+from runner.records.load import scan_results
+from runner.records.performance import PerformanceRecord
+
+NOT_MEASURED = "not measured"
+MAX_DOMINATORS = 3
+
+RowKey = tuple[str, str, str, int, str]  # (task, hardware, model, batch size, backend)
+
+
+@dataclass(frozen=True)
+class Row:
+    """Pooled figures of one (task, hardware, model, batch size, backend); None = not measured.
+
+    Units: energy in J, latency and TTFT in s (means per request), throughput in tokens/s.
+    """
+
+    key: RowKey
+    model_id: str
+    revision: str
+    runs: int
+    requests: int
+    energy_per_response_j: float | None
+    energy_per_token_j: float | None
+    latency_s: float
+    ttft_s: float
+    throughput_tok_s: float | None
+    energy_source: str
+
+    @property
+    def label(self) -> str:
+        """`model (bs N, backend)`: how a row is named in the comment."""
+        _, _, model, batch, backend = self.key
+        return f"{model} (bs {batch}, {backend})"
+
+
+def _weighted_mean(pairs: list[tuple[float, int]]) -> float:
+    total = sum(weight for _, weight in pairs)
+    return sum(value * weight for value, weight in pairs) / total
+
+
+def pool(records: list[PerformanceRecord]) -> Row:
+    """Pool the records of one row key (energy only when every record measured it)."""
+    first = records[0].identity
+    requests = sum(r.summary.requests for r in records)
+    tokens = sum(r.summary.output_tokens for r in records)
+    time_s = sum(r.summary.measured_time_s for r in records)
+    energies = [r.summary.energy_j for r in records]
+    energy_j = None if any(e is None for e in energies) else sum(energies)  # type: ignore[misc]
+    return Row(
+        key=(first.task, first.hardware_slug, first.model_name, first.batch_size, first.backend),
+        model_id=first.model_id,
+        revision=records[-1].identity.model_revision,
+        runs=len(records),
+        requests=requests,
+        energy_per_response_j=None if energy_j is None else energy_j / requests,
+        energy_per_token_j=None if energy_j is None or tokens == 0 else energy_j / tokens,
+        latency_s=_weighted_mean([(r.measurements.latency_s.mean, r.measurements.latency_s.n)
+                                  for r in records]),
+        ttft_s=_weighted_mean([(r.measurements.ttft_s.mean, r.measurements.ttft_s.n)
+                               for r in records]),
+        throughput_tok_s=tokens / time_s if time_s > 0 else None,
+        energy_source="+".join(sorted({r.energy.source for r in records})),
+    )  # fmt: skip
+
+
+def build_rows(records: list[PerformanceRecord]) -> dict[RowKey, Row]:
+    """Every row key -> its pooled row (records sorted by run id, so the newest is last)."""
+    groups: dict[RowKey, list[PerformanceRecord]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: r.run_id):
+        i = record.identity
+        groups[(i.task, i.hardware_slug, i.model_name, i.batch_size, i.backend)].append(record)
+    return {key: pool(group) for key, group in groups.items()}
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return NOT_MEASURED
+    return f"{value:.3g}"
+
+
+def placement(row: Row, board: list[Row]) -> str:
+    """Where `row` lands on its board's energy-vs-latency front, in words."""
+    if row.energy_per_response_j is None:
+        return f"energy {NOT_MEASURED}: not placed on the front"
+    front = pareto_front(
+        [(r.key, r.latency_s, r.energy_per_response_j) for r in board], "lower", "lower"
+    )
+    if row.key in front:
+        return "**on the Pareto front**"
+    mine = (row.latency_s, row.energy_per_response_j)
+    better = [
+        other
+        for other in board
+        if other.energy_per_response_j is not None
+        and dominates((other.latency_s, other.energy_per_response_j), mine, "lower", "lower")
+    ]
+    better.sort(key=lambda other: (other.key not in front, other.energy_per_response_j))
+    names = ", ".join(other.label for other in better[:MAX_DOMINATORS])
+    more = f" and {len(better) - MAX_DOMINATORS} more" if len(better) > MAX_DOMINATORS else ""
+    return f"dominated by {names}{more}"
+
+
+def render_summary(results: Path, models: list[str]) -> str:
+    """The markdown comment for `models` from the records under `results`.
+
+    Raises:
+        UserError: the results folder does not exist, or a model name is unsafe.
+    """
+    for model in models:
+        check_safe_name("--models", model)
+    if not results.is_dir():
+        raise UserError(f"--results: {results} is not a folder")
+    scan = scan_results(results)
+    performance = [r for _, r in scan.records if isinstance(r, PerformanceRecord)]
+    accuracy = [r for _, r in scan.records if isinstance(r, AccuracyRecord)]
+    rows = build_rows(performance)
+    lines = ["## Benchmark results", ""]
+    lines.append(
+        "Energy per response and per token in J, latency and TTFT in s (mean per request), "
+        "throughput in output tokens/s. Pareto front: energy per response vs latency, "
+        "lower is better on both, per task and hardware."
+    )
+    lines.append("")
+    mine = sorted(key for key in rows if key[2] in models)
+    missing = [model for model in models if not any(key[2] == model for key in mine)]
+    if mine:
+        lines += [
+            "| Model | Task | Hardware | Batch | Energy/response (J) | Energy/token (J) "
+            "| Latency (s) | TTFT (s) | Throughput (tok/s) | Runs |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key in mine:
+            row = rows[key]
+            task, hardware, model, batch, backend = key
+            lines.append(
+                f"| {model} | {task} | {hardware} | {batch} ({backend}) "
+                f"| {_fmt(row.energy_per_response_j)} | {_fmt(row.energy_per_token_j)} "
+                f"| {_fmt(row.latency_s)} | {_fmt(row.ttft_s)} | {_fmt(row.throughput_tok_s)} "
+                f"| {row.runs} |"
+            )
+        lines += ["", "### Pareto fronts (energy per response vs latency)", ""]
+        boards: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for row in rows.values():
+            boards[(row.key[0], row.key[1])].append(row)
+        for task, hardware in sorted({(key[0], key[1]) for key in mine}):
+            board = boards[(task, hardware)]
+            lines.append(f"**{task} on {hardware}** ({len(board)} rows)")
+            lines.append("")
+            for key in mine:
+                if (key[0], key[1]) == (task, hardware):
+                    lines.append(f"- {rows[key].label}: {placement(rows[key], board)}")
+            lines.append("")
+    for model in missing:
+        lines.append(f"- {model}: no performance records under {results}")
+    lines += _accuracy_lines(models, rows, accuracy)
+    if scan.problems:
+        lines += ["", f"> {len(scan.problems)} problem(s) in {results}: run `leaderboard validate`"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _accuracy_lines(
+    models: list[str], rows: dict[RowKey, Row], accuracy: list[AccuracyRecord]
+) -> list[str]:
+    lines: list[str] = []
+    for model in models:
+        revisions = {(r.model_id, r.revision) for k, r in rows.items() if k[2] == model}
+        revisions |= {
+            (a.identity.model_id, a.identity.model_revision)
+            for a in accuracy
+            if a.identity.model_name == model
+        }
+        for model_id, revision in sorted(revisions):
+            chosen = best_accuracy_by_task(model_id, revision, accuracy)
+            if not chosen:
+                scores = f"accuracy {NOT_MEASURED}"
+            else:
+                scores = ", ".join(
+                    f"{task} {record.metric} {record.score:.3f} (n={record.samples})"
+                    + (" (random weights)" if record.random_weights else "")
+                    for task, record in sorted(chosen.items())
+                )
+            lines.append(f"- {model} @ `{revision[:12]}`: {scores}")
+    return ["", "### Accuracy", "", *lines] if lines else []
+
+
+def cmd_pr_summary(args: argparse.Namespace) -> int:
+    """Print the PR comment markdown."""
+    print(render_summary(args.results, args.models), end="")
+    return 0
+
+
+def add_parser(commands: Any) -> None:
+    """Register `pr-summary` on the CLI's subparsers."""
+    parser = commands.add_parser("pr-summary", help="markdown summary of models' new rows")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    parser.add_argument("--models", nargs="+", required=True, help="model config names")
+    parser.set_defaults(handler=cmd_pr_summary)

@@ -1,0 +1,1 @@
+"""Result records: the three schemas, their layout, atomic never-overwriting writes, loading."""

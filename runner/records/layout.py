@@ -1,0 +1,73 @@
+"""Where each record kind lives under a results root: the one definition of the layout.
+
+Writers build their folders from these parts (through `store.safe_subdir`, which refuses unsafe
+names), and readers check that every record sits where its own identity says it belongs, so a
+record copied or forged into another model's folder is refused rather than shown there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from runner.errors import ConfigError
+
+# A name that is safe as one path component: no separators, no leading dot, no NUL.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+PERFORMANCE_DIR = "performance"
+ACCURACY_DIR = "accuracy"
+CALIBRATION_DIR = "calibration"
+
+
+def performance_parts(identity: Any) -> tuple[str, ...]:
+    """`performance/<hardware>/<model>/<task>/bs<N>-<backend>` of a performance identity."""
+    return (
+        PERFORMANCE_DIR,
+        identity.hardware_slug,
+        identity.model_name,
+        identity.task,
+        f"bs{identity.batch_size}-{identity.backend}",
+    )
+
+
+def accuracy_parts(key: Any) -> tuple[str, ...]:
+    """`accuracy/<model>/<eval task>/<N>shot-<limit|all>/<revision>` of an accuracy key."""
+    limit = "all" if key.limit is None else str(key.limit)
+    return (
+        ACCURACY_DIR,
+        key.model_name,
+        key.eval_task,
+        f"{key.num_fewshot}shot-{limit}",
+        key.model_revision,
+    )
+
+
+def calibration_parts(hardware_slug: str) -> tuple[str, ...]:
+    """`calibration/<hardware>`."""
+    return (CALIBRATION_DIR, hardware_slug)
+
+
+def expected_parts(record: Any) -> tuple[str, ...] | None:
+    """The folder parts plus file name a loaded record must have; None for an unknown kind."""
+    kind = getattr(record, "kind", None)
+    if kind == "performance":
+        folder = performance_parts(record.identity)
+    elif kind == "accuracy":
+        folder = accuracy_parts(record.identity)
+    elif kind == "calibration":
+        folder = calibration_parts(record.hardware_slug)
+    else:
+        return None
+    return (*folder, f"{record.run_id}.json")
+
+
+def check_safe_name(field_path: str, value: str) -> None:
+    """Refuse a value that could not be used as one path component (``../x``, ``/abs``, NUL).
+
+    Raises:
+        ConfigError: naming `field_path` and what was expected.
+    """
+    if not isinstance(value, str) or not SAFE_NAME.match(value) or ".." in value:
+        expected = "a name of letters, digits, '.', '_' or '-' (no path separators)"
+        raise ConfigError(f"{field_path}: expected {expected}, got {value!r}")

@@ -1,0 +1,156 @@
+"""Model and tokenizer loading through `from_pretrained`, for hub models and the tiny model."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from runner.config import ModelConfig
+from runner.errors import UserError
+from runner.records.performance import Architecture
+from runner.workload.tiny_model import ensure_tiny_model
+
+TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to generate, with facts the record needs.
+
+    Attributes:
+        model: the transformers model, in eval mode, on `device`.
+        tokenizer: its tokenizer, left-padded for batched generation.
+        device: `cuda` or `cpu`.
+        params: parameter count (from config, or counted).
+        params_source: `config` or `counted`.
+        load_time_s: seconds spent loading, not part of any measurement.
+    """
+
+    model: Any
+    tokenizer: Any
+    device: str
+    params: int
+    params_source: str
+    load_time_s: float
+    architecture: Architecture | None
+
+
+def model_location(config: ModelConfig) -> tuple[str, str | None]:
+    """Where `from_pretrained` reads the model: (path or repo id, revision or None).
+
+    A `random-init` model reads only its tokenizer from here (the tiny model's).
+    """
+    if config.source in ("tiny-random", "random-init"):
+        return str(ensure_tiny_model()), None
+    return config.hf_id, config.revision
+
+
+def _random_init_model(config: ModelConfig, dtype: Any) -> Any:
+    """A real architecture from `init_config` with random weights (seeded), nothing downloaded."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    fields = dict(config.init_config or {})
+    model_config = AutoConfig.for_model(fields.pop("model_type"), **fields)
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(0)
+        return AutoModelForCausalLM.from_config(model_config, dtype=dtype)
+    finally:
+        torch.random.set_rng_state(state)
+
+
+def load_model(config: ModelConfig, device: str) -> LoadedModel:
+    """Load tokenizer and model for `config` onto `device`.
+
+    Raises:
+        UserError: the model cannot be loaded (not found, no network, gated, bad revision).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+    started = time.perf_counter()
+    location, revision = model_location(config)
+    common: dict[str, Any] = {"trust_remote_code": config.trust_remote_code is True}
+    if revision is not None:
+        common["revision"] = revision
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, padding_side="left", **common)
+        dtype = getattr(torch, TORCH_DTYPES[config.dtype])
+        if config.source == "random-init":
+            model = _random_init_model(config, dtype)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, **common)
+    except (OSError, ValueError, ImportError, KeyError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise UserError(
+            f"conf/model/{config.name}.yaml: model {config.hf_id!r} at revision "
+            f"{config.revision!r} cannot be loaded: {first_line}"
+        ) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.truncation_side = "left"
+    try:
+        model.to(device)
+    except torch.OutOfMemoryError:
+        raise UserError(
+            f"conf/model/{config.name}.yaml: out of memory moving the model to {device}"
+        ) from None
+    model.eval()
+    if config.params is not None:
+        params, params_source = config.params, "config"
+    else:
+        params, params_source = sum(p.numel() for p in model.parameters()), "counted"
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        device=device,
+        params=int(params),
+        params_source=params_source,
+        load_time_s=time.perf_counter() - started,
+        architecture=describe_architecture(model, config.dtype),
+    )
+
+
+BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def describe_architecture(model: Any, dtype: str) -> Architecture | None:
+    """Shape facts from a loaded model's config; None when it lacks the usual fields."""
+    config = getattr(model, "config", None)
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    try:
+        hidden = int(text_config.hidden_size)
+        layers = int(text_config.num_hidden_layers)
+        heads = int(text_config.num_attention_heads)
+        vocab = int(text_config.vocab_size)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    kv_heads = getattr(text_config, "num_key_value_heads", None) or heads
+    head_dim = getattr(text_config, "head_dim", None) or (hidden // heads if heads else 0)
+    tied = bool(getattr(config, "tie_word_embeddings", False))
+    input_embeddings = model.get_input_embeddings()
+    embedding_params = sum(p.numel() for p in input_embeddings.parameters())
+    if not tied:
+        output_embeddings = model.get_output_embeddings()
+        if output_embeddings is not None:
+            embedding_params += sum(p.numel() for p in output_embeddings.parameters())
+    return Architecture(
+        model_type=str(getattr(config, "model_type", "unknown")),
+        num_layers=layers,
+        hidden_size=hidden,
+        intermediate_size=getattr(text_config, "intermediate_size", None),
+        num_attention_heads=heads,
+        num_key_value_heads=int(kv_heads),
+        head_dim=int(head_dim),
+        vocab_size=vocab,
+        tie_word_embeddings=tied,
+        embedding_params=int(embedding_params),
+        bytes_per_param=BYTES_PER_PARAM[dtype],
+    )

@@ -1,0 +1,1 @@
+"""Tests of `runner.accuracy`: lm-eval runs, the join and loyalty."""

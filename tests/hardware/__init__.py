@@ -1,0 +1,1 @@
+"""Tests of `runner.hardware`: calibration, derived metrics and the roofline."""

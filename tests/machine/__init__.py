@@ -1,0 +1,1 @@
+"""Tests of `runner.machine`: energy meters."""

@@ -1,0 +1,1 @@
+"""Tests of `runner.measure`: generation, backends, whole runs, and the GPU tests."""

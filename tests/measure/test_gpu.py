@@ -1,0 +1,69 @@
+"""GPU path (marker `gpu`, skipped without CUDA): NVML energy through Zeus on a real GPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.records.load import scan_results
+
+
+@pytest.mark.gpu
+def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None:
+    code = main(
+        [
+            "run",
+            "--no-progress",
+            "model=tiny-random",
+            "task=chat",
+            "backend.device=cuda",
+            "model.dtype=bfloat16",
+            "num_prompts=32",
+            "batch_size=8",
+            "idle_seconds=2",
+            "task.max_new_tokens=128",
+            "task.sampling.fixed_output_length=true",
+            f"results_dir={tmp_path}",
+            "calibrate=false",
+        ]
+    )
+    assert code == 0
+    [(_, record)] = scan_results(tmp_path).records
+    assert record.energy.source == "zeus-nvml"
+    assert record.summary.energy_j is not None and record.summary.energy_j > 0
+    assert record.energy.idle_power_w is not None and record.energy.idle_power_w > 0
+    assert record.summary.peak_memory_kind == "cuda_max_allocated"
+    assert record.provenance.gpu_name and record.provenance.gpu_driver
+    assert not record.identity.hardware_slug.startswith("cpu-")
+
+
+@pytest.mark.gpu
+def test_compiled_matches_eager_on_gpu_in_float32(tmp_path: Path) -> None:
+    import json
+
+    for backend in ("eager", "compiled"):
+        code = main(
+            [
+                "run",
+                "--no-progress",
+                "model=tiny-random",
+                "task=instruct",
+                "backend.device=cuda",
+                "model.dtype=float32",
+                f"backend={backend}",
+                "num_prompts=8",
+                "batch_size=4",
+                "task.max_new_tokens=32",
+                "idle_seconds=0",
+                f"results_dir={tmp_path}",
+                "calibrate=false",
+            ]
+        )
+        assert code == 0
+    texts = {}
+    for path, record in scan_results(tmp_path).records:
+        rows = [json.loads(line) for line in (path.parent / record.raw_data.file).open()]
+        texts[record.identity.backend] = {r["prompt_id"]: r["response_text"] for r in rows}
+    assert texts["compiled"] == texts["eager"]

@@ -1,0 +1,1 @@
+"""Tests of `runner.publish` and the workflows: DVC pipelines, PR tooling, workflow rules."""

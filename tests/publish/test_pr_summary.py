@@ -1,0 +1,142 @@
+"""`leaderboard pr-summary`: rows, Pareto placement (on the front / dominated by whom), and
+missing energy shown as "not measured".
+
+One real record is made on the tiny offline model (fake meter, so energy is known); variants of
+it with set energy and latency build a board whose Pareto front is known by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.cli import main
+from runner.errors import UserError
+from runner.publish.pr_summary import render_summary
+from runner.records.store import new_run_id
+
+# model -> (energy per response in J, or None; mean latency in s)
+BOARD: dict[str, tuple[float | None, float]] = {
+    "alpha": (10.0, 1.0),  # dominated by beta
+    "beta": (5.0, 0.5),  # on the front
+    "gamma": (2.0, 2.0),  # on the front
+    "delta": (None, 0.1),  # energy not measured
+}
+
+
+@pytest.fixture(scope="module")
+def base_record(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    from runner.compose import compose_run_config, hydra_context
+    from runner.hardware.calibration import ensure_calibration
+    from runner.machine.energy import FakeEnergyMeter
+    from runner.measure.point import run_point
+
+    results = tmp_path_factory.mktemp("made") / "results"
+    with hydra_context():
+        config = compose_run_config(
+            [
+                "model=tiny-random",
+                "task=chat",
+                "num_prompts=2",
+                "warmup_batches=0",
+                "idle_seconds=0",
+                "task.max_new_tokens=4",
+                f"results_dir={results}",
+            ]
+        )
+    path = run_point(
+        config,
+        calibration=ensure_calibration,
+        meter=FakeEnergyMeter(power_w=50.0),
+        progress=False,
+    )
+    return json.loads(path.read_text()), path.parent / f"{path.stem}.requests.jsonl"
+
+
+def write_variant(
+    results: Path,
+    base: tuple[dict[str, Any], Path],
+    model: str,
+    energy: float | None,
+    latency: float,
+) -> None:
+    data, raw = json.loads(json.dumps(base[0])), base[1]
+    run_id = new_run_id()
+    data["run_id"] = run_id
+    data["identity"]["model_name"] = model
+    data["identity"]["model_id"] = f"test/{model}"
+    requests = data["summary"]["requests"]
+    data["measurements"]["latency_s"]["mean"] = latency
+    if energy is None:
+        data["energy"].update(source="unavailable", reason="no meter on this machine")
+        for key in ("energy_per_response_j", "energy_per_token_j", "avg_power_w"):
+            data["measurements"][key] = None
+        for key in ("energy_j", "energy_per_response_j", "energy_per_token_j", "avg_power_w"):
+            data["summary"][key] = None
+        data["summary"]["energy_above_idle_per_response_j"] = None
+    else:
+        data["summary"]["energy_j"] = energy * requests
+    identity = data["identity"]
+    folder = (
+        results
+        / "performance"
+        / identity["hardware_slug"]
+        / model
+        / identity["task"]
+        / f"bs{identity['batch_size']}-{identity['backend']}"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    data["raw_data"]["file"] = f"{run_id}.requests.jsonl"
+    shutil.copyfile(raw, folder / data["raw_data"]["file"])
+    (folder / f"{run_id}.json").write_text(json.dumps(data, indent=2))
+
+
+@pytest.fixture
+def results(tmp_path: Path, base_record: tuple[dict[str, Any], Path]) -> Path:
+    root = tmp_path / "results"
+    for model, (energy, latency) in BOARD.items():
+        write_variant(root, base_record, model, energy, latency)
+    return root
+
+
+def test_rows_and_pareto_placement(results: Path) -> None:
+    text = render_summary(results, ["alpha", "gamma", "delta"])
+    lines = text.splitlines()
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in lines
+        if line.startswith("| ") and "|---" not in line
+    }
+    assert set(rows) == {"Model", "alpha", "gamma", "delta"}  # beta is not a PR model
+    assert "| 10 |" in rows["alpha"] and "| 1 |" in rows["alpha"]
+    assert rows["delta"].count("not measured") == 2  # energy per response and per token
+    placements = {line.split(" (bs")[0][2:]: line for line in lines if line.startswith("- ")}
+    assert "dominated by beta (bs 1, eager)" in placements["alpha"]
+    assert "on the Pareto front" in placements["gamma"]
+    assert "not measured" in placements["delta"] and "front" in placements["delta"]
+    assert "4 rows" in text
+    # No accuracy records: said so, never a number.
+    assert "accuracy not measured" in text
+
+
+def test_a_model_without_records_is_named(results: Path) -> None:
+    text = render_summary(results, ["alpha", "nobody"])
+    assert "- nobody: no performance records" in text
+
+
+def test_cli_prints_markdown(results: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["pr-summary", "--results", str(results), "--models", "gamma"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("## Benchmark results")
+    assert "gamma (bs 1, eager): **on the Pareto front**" in out
+
+
+def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pr-summary", "--results", str(tmp_path / "nope"), "--models", "a"]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    with pytest.raises(UserError):
+        render_summary(tmp_path, ["../etc"])

@@ -1,0 +1,1 @@
+"""Tests of `runner.records`: schemas, loading and the atomic store."""

@@ -1,0 +1,1 @@
+"""Fault injection and hostile input across the packages; figures go to RELIABILITY.md."""

@@ -1,0 +1,125 @@
+"""CI workflow rules beyond tests/publish/test_workflows.py, and the workflow figures.
+
+tests/publish/test_workflows.py holds the core rules (fork guard, label guard, secrets, permissions,
+SHA pins, no expressions in scripts, actionlint, zizmor). This file adds: no privileged
+triggers anywhere, no `secrets: inherit`, deploy only from main, and a per-job DVC site cache
+wherever a self-hosted job pushes to DVC; then it runs every rule of both files once more to
+count the violations for benchmarks/RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+import tests.publish.test_workflows as core
+from tests.support.reliability_support import pytest_command, report
+
+PRIVILEGED_TRIGGERS = {"pull_request_target", "workflow_run", "issue_comment"}
+
+
+def test_no_privileged_triggers() -> None:
+    """These triggers run with the base repository's secrets on code a PR author controls."""
+    for name, workflow in core.all_workflows().items():
+        assert not PRIVILEGED_TRIGGERS & set(workflow["on"]), f"{name}: {sorted(workflow['on'])}"
+
+
+def test_no_secrets_inherit() -> None:
+    for name, workflow in core.all_workflows().items():
+        for job_name, job in workflow["jobs"].items():
+            assert job.get("secrets") != "inherit", f"{name}:{job_name} passes every secret on"
+
+
+def test_deploy_only_from_main() -> None:
+    pages = core.load("pages.yml")
+    assert set(pages["on"]) <= {"push", "workflow_dispatch"}
+    assert pages["on"]["push"]["branches"] == ["main"]
+    for job_name, job in pages["jobs"].items():
+        if any("deploy-pages" in str(step.get("uses", "")) for step in job.get("steps", [])):
+            condition = " ".join(str(job.get("if", "")).split())
+            assert "github.ref == 'refs/heads/main'" in condition, f"pages.yml:{job_name}"
+
+
+def test_self_hosted_dvc_pushes_use_a_per_job_site_cache() -> None:
+    """An interrupted push leaves a stale index in DVC's site cache (docs/reliability.md)."""
+    found = 0
+    for name, workflow in core.all_workflows().items():
+        for job_name, job in workflow["jobs"].items():
+            if "self-hosted" not in core.runs_on(job):
+                continue
+            for step in job.get("steps", []):
+                if "dvc push" not in step.get("run", ""):
+                    continue
+                found += 1
+                env = {**job.get("env", {}), **step.get("env", {})}
+                assert "runner.temp" in str(env.get("DVC_SITE_CACHE_DIR", "")), (
+                    f"{name}:{job_name}: dvc push without a per-job DVC_SITE_CACHE_DIR"
+                )
+    assert found >= 1
+
+
+RULES: list[tuple[str, Callable[[], None]]] = [
+    ("triggers", core.test_triggers),
+    ("GPU job: never a fork, needs the label",
+     core.test_gpu_jobs_never_run_for_forks_and_need_the_label),
+    ("secrets only behind the guards",
+     core.test_secrets_only_in_the_labelled_job_or_trusted_main),
+    ("minimal permissions per job", core.test_permissions_are_minimal),
+    ("third-party actions pinned by SHA", core.test_every_action_is_pinned_by_a_full_sha),
+    ("no expressions in run scripts", core.test_no_expression_inside_run_scripts),
+    ("checkouts keep no credentials", core.test_checkouts_do_not_persist_credentials),
+    ("no privileged triggers", test_no_privileged_triggers),
+    ("no secrets: inherit", test_no_secrets_inherit),
+    ("deploy only from main", test_deploy_only_from_main),
+    ("per-job DVC site cache", test_self_hosted_dvc_pushes_use_a_per_job_site_cache),
+]  # fmt: skip
+
+
+def linter_findings() -> tuple[int, int]:
+    """(actionlint findings, zizmor findings) over .github/workflows."""
+    lint = subprocess.run(
+        [core._tool("actionlint"), "-no-color", "-format", "{{range $err := .}}x\n{{end}}"],
+        cwd=core.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    actionlint = lint.stdout.count("x\n") if lint.returncode else 0
+    zizmor = subprocess.run(
+        [core._tool("zizmor"), "--offline", "--no-progress", "--format", "plain",
+         ".github/workflows"],
+        cwd=core.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    text = zizmor.stdout + zizmor.stderr
+    zizmor_count = 0 if "No findings to report" in text else max(1, text.count("\n --> "))
+    return actionlint, zizmor_count
+
+
+def test_workflow_figures() -> None:
+    violated = []
+    for label, rule in RULES:
+        try:
+            rule()
+        except AssertionError as error:
+            violated.append(f"{label}: {str(error).splitlines()[0]}")
+    actionlint, zizmor = linter_findings()
+    jobs = sum(len(w["jobs"]) for w in core.all_workflows().values())
+    report(
+        "workflows",
+        "workflow rules, actionlint, zizmor",
+        tried=len(RULES) + 2,
+        executed=len(violated) + actionlint + zizmor,
+        command=pytest_command(
+            "tests/publish/test_workflows.py tests/reliability/test_workflows.py"
+        ),
+        note=(
+            f"{len(RULES)} rules over {len(core.all_workflows())} workflows / {jobs} jobs; "
+            f"violations {len(violated)}, actionlint findings {actionlint}, zizmor findings "
+            f"{zizmor}"
+        ),
+    )
+    assert violated == []
+    assert (actionlint, zizmor) == (0, 0)

@@ -1,0 +1,1 @@
+"""Tests of `leaderboard_site`: aggregation, Pareto fronts, the built site, Chromium."""

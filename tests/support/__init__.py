@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: record factories, pipeline repos, figures, golden fixtures."""

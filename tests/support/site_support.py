@@ -1,0 +1,54 @@
+"""Helpers for the site tests: golden fixtures, hostile records, building into temp folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = REPO / "tests" / "fixtures" / "golden_results"
+HOSTILE_NAME = "<script>alert(1)</script>"
+HOSTILE_MODEL = '"><img src=x onerror=alert(2)>'
+HOSTILE_CONFIG = "</script><script>alert(3)</script>"
+
+
+def copy_golden(target: Path) -> Path:
+    """A writable copy of the golden results."""
+    shutil.copytree(GOLDEN, target)
+    return target
+
+
+def first_record(results: Path, pattern: str = "performance/nvidia-h100-80gb-hbm3/*/chat/*/*.json"):
+    """The first record file matching `pattern` (sorted)."""
+    return sorted(results.glob(pattern))[0]
+
+
+def add_hostile_record(results: Path) -> Path:
+    """Add a valid performance record whose names and config try to inject HTML/JS."""
+    source = first_record(results)
+    data = json.loads(source.read_text())
+    data["run_id"] = "20261130T000000Z-hostile0"
+    data["model"]["display_name"] = HOSTILE_NAME
+    data["identity"]["model_name"] = HOSTILE_MODEL
+    data["identity"]["model_id"] = "evil/" + HOSTILE_MODEL
+    data["config"]["note"] = HOSTILE_CONFIG
+    from runner.records.layout import performance_parts
+
+    folder = results.joinpath(*performance_parts(SimpleNamespace(**data["identity"])))
+    folder.mkdir(parents=True)
+    raw = source.parent / data["raw_data"]["file"]
+    shutil.copyfile(raw, folder / raw.name)
+    path = folder / f"{data['run_id']}.json"
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+def break_record(results: Path) -> Path:
+    """Corrupt one record (a required field removed); return its path."""
+    path = first_record(results)
+    data = json.loads(path.read_text())
+    del data["summary"]["requests"]
+    path.write_text(json.dumps(data))
+    return path

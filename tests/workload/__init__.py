@@ -1,0 +1,1 @@
+"""Tests of `runner.workload`: prompt sets and the embedded tiny model."""
