@@ -236,7 +236,7 @@ DERIVED_KEYS: tuple[str, ...] = (
 # The reference eval tasks, shown first and in this order (others found in records follow).
 REFERENCE_EVAL_TASKS: tuple[str, ...] = ("arc_challenge", "hellaswag", "truthfulqa_mc2")
 # The shots the reference leaderboard reports them at; a record at other shots is not shown in
-# these columns (runner/join.py `shots`).
+# these columns (runner/accuracy/join.py `shots`).
 REFERENCE_SHOTS: dict[str, int] = {"arc_challenge": 25, "hellaswag": 10, "truthfulqa_mc2": 0}
 EVAL_TASK_LABELS = {
     "arc_challenge": "ARC",

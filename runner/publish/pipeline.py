@@ -35,7 +35,7 @@ PIPELINES_DIR = "pipelines"
 # below are relative to it. The first command of each stage refuses to run on other hardware: the
 # records would land outside the stage's output folder. `calibrate` owns the hardware's
 # calibration folder and every benchmark stage depends on it, so `dvc repro` calibrates first
-# and the runs reuse that calibration (see runner/calibration_stage.py).
+# and the runs reuse that calibration (see runner/publish/calibration_stage.py).
 PIPELINE_TEMPLATE = """\
 # Stages of the runners whose hardware slug is `{hardware}`: one calibration of the machine
 # per (device, dtype) the models use, then the benchmarks.

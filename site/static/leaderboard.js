@@ -124,7 +124,7 @@
     return out === null || !isFinite(out) ? null : out;
   }
 
-  /* ---------- Pareto front (same rule as runner/pareto.py) ---------- */
+  /* ---------- Pareto front (same rule as leaderboard_site/pareto.py) ---------- */
   function paretoFront(points, xBetter, yBetter) {
     var sx = xBetter === "lower" ? 1 : -1;
     var sy = yBetter === "lower" ? 1 : -1;

@@ -1,4 +1,4 @@
-"""Derived hardware metrics on hand-computed examples (runner/derived.py).
+"""Derived hardware metrics on hand-computed examples (runner/hardware/derived.py).
 
 Two architectures: a tied-embedding model (float32) and a grouped-query-attention model with
 untied embeddings (bfloat16, 2 KV heads for 8 query heads). Every expected number below is
