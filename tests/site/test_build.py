@@ -225,7 +225,7 @@ def test_strict_fails_on_a_warning(tmp_path):
             "provenance": newer.provenance.model_copy(update={"ended_utc": "2020-01-01T00:00:00Z"}),
         }
     )
-    old_path = results.joinpath(*expected_parts(older), "20200101T000000Z-old00000.json")
+    old_path = results.joinpath(*expected_parts(older))
     old_path.parent.mkdir(parents=True, exist_ok=True)
     old_path.write_text(older.model_dump_json())
     build_site(results, tmp_path / "_site", bundle=BUNDLE)  # a warning only
