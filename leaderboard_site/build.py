@@ -28,7 +28,7 @@ from leaderboard_site.charts import board_charts, gpu_comparison_chart, roofline
 from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.render import STATIC_DIR, make_environment, render_page
 from runner.errors import UserError
-from runner.records.load import scan_results
+from runner.records.load import leftovers_note, scan_results
 
 MARKER = ".leaderboard-site"
 VENDOR_FILE = "vega-bundle.js"
@@ -57,6 +57,7 @@ class BuildReport:
     rows: int
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def vega_bundle() -> str:
@@ -84,8 +85,10 @@ def _check_out(results: Path, out: Path) -> None:
 
 def load_records(
     results: Path, skip_invalid: bool
-) -> tuple[list[LoadedRecord], list[str], list[str]]:
-    """(records, warnings, skipped problems) from a results folder.
+) -> tuple[list[LoadedRecord], list[str], list[str], list[str]]:
+    """(records, warnings, skipped problems, notes) from a results folder.
+
+    Leftovers of interrupted runs are not records: they are ignored, with one note.
 
     Raises:
         UserError: the folder is missing, or a record is invalid and `skip_invalid` is False.
@@ -94,18 +97,23 @@ def load_records(
         raise UserError(f"--results {results}: results folder not found")
     scan = scan_results(results)
     if scan.problems and not skip_invalid:
+        hint = (
+            f"`leaderboard validate --results {results}` lists them; fix or remove those files, "
+            "or build with --skip-invalid to publish without them"
+        )
         more = len(scan.problems) - 1
         tail = f" (and {more} more problem(s))" if more else ""
         raise BuildRefused(
-            f"invalid record: {scan.problems[0]}{tail}; use --skip-invalid to skip",
+            f"invalid record: {scan.problems[0]}{tail} (nothing was built; {hint})",
             [f"invalid record: {problem}" for problem in scan.problems],
-            "use --skip-invalid to skip them (they are then listed on the site)",
+            hint,
         )
     items = [
         LoadedRecord(path.relative_to(results).as_posix(), record)  # type: ignore[arg-type]
         for path, record in scan.records
     ]
-    return items, list(scan.warnings), list(scan.problems)
+    notes = [leftovers_note(scan.leftovers, results)] if scan.leftovers else []
+    return items, list(scan.warnings), list(scan.problems), notes
 
 
 def _csv_text(records: list[dict[str, Any]]) -> str:
@@ -232,14 +240,18 @@ def build_site(
         UserError: invalid records (without `skip_invalid`), warnings under `strict`, bad paths.
     """
     _check_out(results, out)
-    items, warnings, skipped = load_records(results, skip_invalid)
+    items, warnings, skipped, notes = load_records(results, skip_invalid)
     data = aggregate(items, warnings)
     if strict and (data.warnings or skipped):
         every = data.warnings + [f"skipped invalid record: {s}" for s in skipped]
+        hint = (
+            f"`leaderboard validate --results {results}` lists them; fix them, "
+            "or build without --strict to publish with these warnings"
+        )
         raise BuildRefused(
-            f"--strict: {len(every)} warning(s); first: {every[0]}",
+            f"--strict: {len(every)} warning(s); first: {every[0]} (nothing was built; {hint})",
             [f"--strict: {line}" for line in every],
-            "build without --strict to publish with these warnings",
+            hint,
         )
     built_utc = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     pages = render_site(data, skipped, built_utc)
@@ -278,6 +290,7 @@ def build_site(
         rows=len(data.rows),
         warnings=data.warnings,
         skipped=skipped,
+        notes=notes,
     )
 
 

@@ -44,9 +44,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = validate_configs()
     record_count = 0
     warnings: list[str] = []
+    notes: list[str] = []
     if args.results is not None or Path("results").is_dir():
-        results_problems, warnings, record_count = validate_results(args.results or Path("results"))
+        results_problems, warnings, notes, record_count = validate_results(
+            args.results or Path("results")
+        )
         problems += results_problems
+    for line in notes:
+        print(f"note: {line}", file=sys.stderr)
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
     for line in problems:
@@ -55,6 +60,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"validate: {len(problems)} problem(s)", file=sys.stderr)
         return 1
     print(f"validate: configs ok, {record_count} record(s) ok")
+    return 0
+
+
+def cmd_clean_interrupted(args: argparse.Namespace) -> int:
+    """List and remove what interrupted runs left behind (never a record or its raw data)."""
+    from runner.records.load import remove_leftovers
+
+    found = remove_leftovers(args.results, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for path, reason in found:
+        print(f"{verb}: {path} ({reason})")
+    print(f"clean-interrupted: {verb} {len(found)} leftover file(s) under {args.results}")
     return 0
 
 
@@ -80,7 +97,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             args.results, args.out, strict=args.strict, skip_invalid=args.skip_invalid
         )
     except BuildRefused as refused:
-        # One line per problem: every bad file is named, each in exactly one line.
+        # One line per problem: every bad file is named, each in exactly one line; the last
+        # line also says that nothing was built and which command shows or fixes it.
         if len(refused.lines) <= 1:
             raise
         for line in refused.lines[:-1]:
@@ -89,6 +107,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"{refused.lines[-1]} ({len(refused.lines)} problems in all, nothing was built; "
             f"{refused.hint})"
         ) from None
+    for line in report.notes:
+        print(f"note: {line}", file=sys.stderr)
     for line in report.warnings:
         print(f"warning: {line}", file=sys.stderr)
     for line in report.skipped:
@@ -169,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("overrides", nargs="*", help="Hydra overrides for --params' models")
     calibrate.set_defaults(handler=cmd_calibrate)
+
+    clean = commands.add_parser(
+        "clean-interrupted",
+        help="remove what interrupted runs left (raw data without a record, temp files)",
+    )
+    clean.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    clean.add_argument("--dry-run", action="store_true", help="list, do not remove")
+    clean.set_defaults(handler=cmd_clean_interrupted)
 
     schema = commands.add_parser("schema", help="print a record kind's JSON Schema")
     schema.add_argument("--kind", default="performance")

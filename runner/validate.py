@@ -6,7 +6,7 @@ from pathlib import Path
 
 from runner.compose import compose_run_config, conf_dir, hydra_context
 from runner.errors import UserError
-from runner.records.load import scan_results
+from runner.records.load import leftovers_note, scan_results
 
 CHECKED_GROUPS = ("model", "task", "backend")
 
@@ -42,7 +42,11 @@ def check_config_file(group: str, name: str) -> str | None:
     return None
 
 
-def validate_results(results_dir: Path) -> tuple[list[str], list[str], int]:
-    """(problems, warnings, number of valid records) for a results folder."""
+def validate_results(results_dir: Path) -> tuple[list[str], list[str], list[str], int]:
+    """(problems, warnings, notes, number of valid records) for a results folder.
+
+    Notes are informational: the leftovers of interrupted runs, which no reader shows.
+    """
     scan = scan_results(results_dir)
-    return scan.problems, scan.warnings, len(scan.records)
+    notes = [leftovers_note(scan.leftovers, results_dir)] if scan.leftovers else []
+    return scan.problems, scan.warnings, notes, len(scan.records)

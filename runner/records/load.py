@@ -3,13 +3,19 @@
 A record kind is registered in `RECORD_TYPES` with the schema versions this code reads. Anything
 else (another version, a foreign JSON file, a truncated file) is refused with one line that names
 the file and the reason.
+
+The record is a point's commit: the store links `<run_id>.json` last, after its raw data is
+complete. So a run's files are a point when, and only when, its record exists. What a killed run
+leaves before that (raw data whose `<run_id>.json` does not exist beside it, hidden `.partial`
+temp files) is an uncommitted leftover: `scan_results` lists it apart, readers never show it and
+never fail on it, and `remove_leftovers` (`leaderboard clean-interrupted`) deletes it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -119,11 +125,20 @@ def check_location(path: Path, record: BaseModel) -> None:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """Every record found under a results root, and one line per problem or warning."""
+    """Every record found under a results root, one line per problem or warning, and leftovers.
+
+    Attributes:
+        records: (path, record) of every valid record.
+        problems: invalid records, missing or changed raw data, duplicates, foreign files.
+        warnings: things to look at that do not make a record invalid.
+        leftovers: files an interrupted run left before committing its record (see the module
+            docstring); never shown, never a problem or warning.
+    """
 
     records: list[tuple[Path, BaseModel]]
     problems: list[str]
     warnings: list[str]
+    leftovers: list[Path] = field(default_factory=list)
 
 
 def iter_candidate_files(results_dir: Path) -> Iterator[Path]:
@@ -133,27 +148,43 @@ def iter_candidate_files(results_dir: Path) -> Iterator[Path]:
             yield path
 
 
+def leftover_kind(path: Path) -> str | None:
+    """Why `path` is an interrupted run's leftover, or None when it is not one.
+
+    A leftover is a hidden `.partial` temp file of an interrupted write, or raw data
+    (`<run_id>.requests.jsonl`, `<run_id>.samples.jsonl`) with no `<run_id>.json` beside it. Raw
+    data beside a record file is never a leftover, whether or not that record is valid or of a
+    schema version this code reads.
+    """
+    if is_temp_file(path):
+        return "temp file of an interrupted write"
+    for suffix in RAW_DATA_SUFFIXES:
+        if path.name.endswith(suffix) and len(path.name) > len(suffix):
+            run_id = path.name[: -len(suffix)]
+            if not (path.parent / f"{run_id}.json").exists():
+                return "raw data whose record was never written"
+    return None
+
+
 def scan_results(results_dir: Path) -> ScanResult:
     """Load and check every record under `results_dir` (no file is changed).
 
     Problems: unreadable/invalid records, missing or changed raw data, duplicated run ids,
-    foreign files. Warnings: temp files and raw data left by interrupted runs.
+    foreign files. Leftovers of interrupted runs are listed apart (`ScanResult.leftovers`).
     """
     records: list[tuple[Path, BaseModel]] = []
     problems: list[str] = []
     warnings: list[str] = []
-    referenced: set[Path] = set()
-    raw_files: list[Path] = []
+    leftovers: list[Path] = []
     seen_ids: dict[tuple[str, str], Path] = {}
     if not results_dir.is_dir():
         return ScanResult([], [f"{results_dir}: results folder not found"], [])
     for path in iter_candidate_files(results_dir):
-        if is_temp_file(path):
-            warnings.append(f"{path}: temp file of an interrupted write (not a record)")
+        if leftover_kind(path) is not None:
+            leftovers.append(path)
             continue
         if path.name.endswith(RAW_DATA_SUFFIXES):
-            raw_files.append(path)
-            continue
+            continue  # beside its record, which checks it
         if path.name in (".gitignore", ".gitkeep", "README.md") or path.suffix == ".dvc":
             continue
         if path.suffix != ".json":
@@ -164,10 +195,6 @@ def scan_results(results_dir: Path) -> ScanResult:
         except RecordError as error:
             problems.append(str(error))
             continue
-        raw = getattr(record, "raw_data", None)
-        if raw is not None:
-            # Named by a record: reported with that record, never again as an orphan.
-            referenced.add(path.parent / raw.file)
         try:
             check_raw_data(path, record)
             check_location(path, record)
@@ -180,7 +207,39 @@ def scan_results(results_dir: Path) -> ScanResult:
             continue
         seen_ids[key] = path
         records.append((path, record))
-    for raw_path in raw_files:
-        if raw_path not in referenced:
-            warnings.append(f"{raw_path}: raw data without a record (an interrupted run)")
-    return ScanResult(records, problems, warnings)
+    return ScanResult(records, problems, warnings, leftovers)
+
+
+def leftovers_note(leftovers: list[Path], results_dir: Path) -> str:
+    """The one line readers print about leftovers: how many, ignored, and the command."""
+    return (
+        f"{len(leftovers)} leftover file(s) of interrupted runs ignored (not records); "
+        f"`leaderboard clean-interrupted --results {results_dir}` removes them"
+    )
+
+
+def remove_leftovers(results_dir: Path, *, dry_run: bool = False) -> list[tuple[Path, str]]:
+    """Delete (or, with `dry_run`, only list) what interrupted runs left under `results_dir`.
+
+    Only leftovers are touched (see `leftover_kind`): a record file, or raw data beside a record
+    file, is never removed. Each path is checked again just before it is deleted. Do not run
+    this while a run writes into the same folder: its raw data is a leftover until its record is
+    linked.
+
+    Returns:
+        (path, reason) of every leftover, removed unless `dry_run`.
+
+    Raises:
+        RecordError: `results_dir` is not a folder.
+    """
+    if not results_dir.is_dir():
+        raise RecordError(f"{results_dir}: results folder not found")
+    found: list[tuple[Path, str]] = []
+    for path in iter_candidate_files(results_dir):
+        reason = leftover_kind(path)
+        if reason is None or path.is_symlink():
+            continue
+        found.append((path, reason))
+        if not dry_run and leftover_kind(path) is not None:
+            path.unlink(missing_ok=True)
+    return found

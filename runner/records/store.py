@@ -194,8 +194,11 @@ def write_record_with_raw_data(
 ) -> tuple[Path, BaseModel]:
     """Write `<run_id><raw_suffix>` (JSON Lines), then the record `<run_id>.json` naming it.
 
-    The raw data goes first, so a record never names a missing file; if the record cannot be
-    written, the raw data is removed again (an orphan would only confuse readers).
+    The record is the commit: it is linked last, after the raw data is complete and fsync'ed, so
+    a record never names a missing file, and a point exists exactly when its record does. If
+    the record cannot be written, the raw data is removed again; if the process is killed in
+    between, the raw data is a leftover that readers ignore (`runner.records.load`) and
+    `leaderboard clean-interrupted` removes.
 
     Args:
         make_record: builds the record from the written raw data's `RawData` (name, sha256, rows).

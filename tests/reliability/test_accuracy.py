@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 
 from runner.cli import main
 from runner.records.load import scan_results
-from tests.reliability.test_runner import assert_nothing_partial, run_driver
+from tests.reliability.test_runner import (
+    assert_nothing_partial,
+    assert_strict_build_succeeds,
+    run_driver,
+)
 from tests.support.reliability_support import pytest_command
 from tests.support.reliability_support import report as reliability_report
 from tests.test_config_fuzz import bad_scalars
@@ -36,29 +40,37 @@ def test_sigkill_around_every_accuracy_write_loses_nothing(tmp_path: Path) -> No
     """Mid-write and before/after the link of the samples file (1st) and the record (2nd)."""
     results = tmp_path / "results"
     targets = ["write1:mid", "link1:before", "link1:after", "write2:mid", "link2:before"]
+    refused_builds = 0
     for target in targets:
         completed = run_driver(target, results, EVAL_ARGS, command=("eval",))
         assert completed.returncode == -signal.SIGKILL, completed.stderr[-2000:]
         # Killed before its record was linked, the eval wrote no record.
         assert assert_nothing_partial(results) == 0
+        refused_builds += not assert_strict_build_succeeds(results, tmp_path / "_site")
     # The last kill point: the record itself was linked, so it is complete and counts.
     completed = run_driver("link2:after", results, EVAL_ARGS, command=("eval",))
     assert completed.returncode == -signal.SIGKILL
     assert assert_nothing_partial(results) == 1
+    refused_builds += not assert_strict_build_succeeds(results, tmp_path / "_site")
+    assert refused_builds == 0
     # And that record is honoured: the next eval of the same key is skipped, not repeated.
     before = sorted(p for p in results.rglob("*") if p.is_file())
     assert main(["eval", f"results_dir={results}", *EVAL_ARGS]) == 0
     assert sorted(p for p in results.rglob("*") if p.is_file()) == before
     assert main(["validate", "--results", str(results)]) == 0
-    orphans = [w for w in scan_results(results).warnings if "without a record" in w]
-    assert len(orphans) == 3  # link1:after, write2:mid, link2:before: complete samples files
+    scan = scan_results(results)
+    # link1:after, write2:mid, link2:before: complete samples files, leftovers, never warnings.
+    assert len(scan.leftovers) == 3 and scan.warnings == []
     reliability_report(
         "faults",
         "sigkill around each accuracy write",
         tried=len(targets) + 1,
         lost=len(scan_results(results).problems),
         command=COMMAND,
-        note="mid-write, before and after the link, of the samples file and of the record",
+        note=(
+            "mid-write, before and after the link, of the samples file and of the record; "
+            f"`build --strict` refused after {refused_builds} of {len(targets) + 1} kills"
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from leaderboard_site.render import format_number
 from leaderboard_site.serve import make_server
 from runner.cli import main
 from runner.errors import UserError
+from runner.records.layout import expected_parts
 from runner.records.load import load_record
 from tests.support.site_support import (
     GOLDEN,
@@ -42,7 +43,7 @@ def golden_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def golden_data():
-    items, warnings, skipped = load_records(GOLDEN, skip_invalid=False)
+    items, warnings, skipped, _ = load_records(GOLDEN, skip_invalid=False)
     assert not skipped
     return aggregate(items, warnings)
 
@@ -215,10 +216,39 @@ def test_skip_invalid_lists_the_record_on_the_site(tmp_path):
 
 def test_strict_fails_on_a_warning(tmp_path):
     results = copy_golden(tmp_path / "results")
-    (first_record(results).parent / ".x.json.abcd1234.partial").write_text("{")
+    path = first_record(results)
+    newer = load_record(path)
+    older = newer.model_copy(
+        update={
+            "run_id": "20200101T000000Z-old00000",
+            "identity": newer.identity.model_copy(update={"model_revision": "old"}),
+            "provenance": newer.provenance.model_copy(update={"ended_utc": "2020-01-01T00:00:00Z"}),
+        }
+    )
+    old_path = results.joinpath(*expected_parts(older), "20200101T000000Z-old00000.json")
+    old_path.parent.mkdir(parents=True, exist_ok=True)
+    old_path.write_text(older.model_dump_json())
     build_site(results, tmp_path / "_site", bundle=BUNDLE)  # a warning only
-    with pytest.raises(UserError, match="--strict: 1 warning"):
+    with pytest.raises(UserError, match="--strict: 1 warning.*older revisions") as refused:
         build_site(results, tmp_path / "_site", strict=True, bundle=BUNDLE)
+    # The one line says what stopped the build and the command that shows the problems.
+    assert "nothing was built" in str(refused.value)
+    assert f"leaderboard validate --results {results}" in str(refused.value)
+
+
+def test_leftovers_of_interrupted_runs_never_stop_a_strict_build(tmp_path, capsys):
+    """Raw data whose record was never linked and temp files: ignored, with one note."""
+    results = copy_golden(tmp_path / "results")
+    folder = first_record(results).parent
+    (folder / ".x.json.abcd1234.partial").write_text("{")
+    (folder / "20990101T000000Z-killed00.requests.jsonl").write_text('{"request": 0}\n')
+    report = build_site(results, tmp_path / "_site", strict=True, bundle=BUNDLE)
+    assert report.warnings == [] and len(report.notes) == 1
+    assert "2 leftover file(s)" in report.notes[0] and "clean-interrupted" in report.notes[0]
+    published = {p.name for p in (tmp_path / "_site" / "data" / "records").rglob("*")}
+    assert "20990101T000000Z-killed00.requests.jsonl" not in published
+    assert main(["build", "--results", str(results), "--out", str(tmp_path / "s"), "--strict"]) == 0
+    assert "note: 2 leftover file(s)" in capsys.readouterr().err
 
 
 def test_failed_build_leaves_the_old_site(tmp_path):

@@ -274,7 +274,7 @@ def test_no_calibration_says_so_and_draws_nothing(tmp_path):
     assert f"{H100_CALIBRATION}, not in the results" in html
     for row in payload["rows"]:
         assert row["x_floor"] is None and row["achieved_flop_share"] is None
-    items, warnings, _ = load_records(results, skip_invalid=False)
+    items, warnings, _, _ = load_records(results, skip_invalid=False)
     assert aggregate(items, warnings).calibrations == {}
 
 
