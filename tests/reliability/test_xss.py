@@ -28,7 +28,7 @@ from tests.support.reliability_support import pytest_command, report
 from tests.support.site_support import copy_golden
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-sb = pytest.importorskip("tests.test_site_browser", reason="headless Chromium not available")
+sb = pytest.importorskip("tests.site.test_browser", reason="headless Chromium not available")
 
 COMMAND = pytest_command("tests/reliability/test_xss.py")
 PAYLOADS = [

@@ -289,7 +289,7 @@ def browser() -> Iterator[object]:
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not installed (scripts/ensure-chromium.sh could not install it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    from tests.test_site_browser import ARGS
+    from tests.site.test_browser import ARGS
 
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -299,7 +299,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def watched(browser):
-    from tests.test_site_browser import Watched
+    from tests.site.test_browser import Watched
 
     page = Watched(browser)
     yield page
@@ -322,7 +322,7 @@ def cell_values(page, key: str) -> list[float | None]:
 
 @pytest.mark.browser
 def test_roofline_draws_marks_with_zero_console_errors(real_site, watched):
-    from tests.test_site_browser import CHART_MARKS
+    from tests.site.test_browser import CHART_MARKS
 
     page = watched.open(real_site / "boards" / f"{H100_CHAT}.html")
     chart = page.query_selector("#chart-roofline-0")
