@@ -19,7 +19,9 @@ python="${PY:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 stamp="$venv/.installed"
 want="$kind $("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])') $(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
-if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+have="$(cat "$stamp" 2>/dev/null || true)"
+# A full install has everything a summary install has.
+if [ -x "$venv/bin/python" ] && { [ "$have" = "$want" ] || [ "$have" = "full ${want#summary }" ]; }; then
   echo "setup: $venv is up to date ($kind)"
   exit 0
 fi
