@@ -1,21 +1,21 @@
 # Every target that runs code first makes sure the virtual environment is complete.
+# VENV may live outside the checkout (a self-hosted runner keeps it between jobs):
+#   make setup VENV=$RUNNER_TOOL_CACHE/energy-leaderboard/venv
 PY ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint format clean
-
-setup: $(STAMP)
+.PHONY: setup setup-summary demo test lint format clean
 
 # torch goes in first, from the pinned constraints, so nothing later pulls a CUDA build.
-$(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
-	touch $(STAMP)
+# Skipped when pyproject.toml and constraints.txt have the content the venv was made from.
+setup:
+	PY=$(PY) sh scripts/setup-venv.sh $(VENV)
+
+# What the workflow jobs that plan and comment need (no torch): see scripts/setup-venv.sh.
+setup-summary:
+	PY=$(PY) sh scripts/setup-venv.sh --summary $(VENV)
 
 TASKS := chat,chat-concise,instruct,instruct-concise
 

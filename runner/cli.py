@@ -130,13 +130,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Measure this machine's ceilings and write calibration records (one per dtype)."""
-    from runner.publish.calibration_stage import calibrate_needs, plan
+    from runner.hardware.calibration import calibrate
 
-    needs = plan(
-        dtypes=args.dtype, device=args.device, params=args.params, overrides=args.overrides
-    )
-    for line in calibrate_needs(
-        args.results, needs, size=args.size, missing_only=args.missing_only
+    for line in calibrate(
+        args.results,
+        device=args.device,
+        dtypes=args.dtype,
+        size=args.size,
+        missing_only=args.missing_only,
     ):
         print(line)
     return 0
@@ -177,17 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     calibrate.add_argument("--size", choices=("small", "standard"), default="standard")
     calibrate.add_argument(
-        "--params",
-        type=Path,
-        default=None,
-        help="instead of --dtype/--device: the (device, dtype) of every model in this params.yaml",
-    )
-    calibrate.add_argument(
         "--missing-only",
         action="store_true",
-        help="skip a (device, dtype) that already has a calibration of this machine",
+        help="skip a dtype that already has a calibration of this machine (anywhere in --results)",
     )
-    calibrate.add_argument("overrides", nargs="*", help="Hydra overrides for --params' models")
     calibrate.set_defaults(handler=cmd_calibrate)
 
     clean = commands.add_parser(
@@ -217,12 +211,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     # The PR-to-site pipeline (docs/pipeline.md).
-    from runner.publish import changed_models, new_model, pipeline, pr_summary
+    from runner.publish import (
+        changed_models,
+        github,
+        leg,
+        new_model,
+        pipeline,
+        pr_summary,
+        runners,
+        verify,
+    )
 
     changed_models.add_parser(commands)
     pr_summary.add_parser(commands)
     new_model.add_parser(commands)
     pipeline.add_parsers(commands)
+    runners.add_parsers(commands)
+    leg.add_parser(commands)
+    verify.add_parser(commands)
+    github.add_parsers(commands)
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING
@@ -209,7 +210,11 @@ class RunConfig:
         seed: seeds the prompt sample and any sampling.
         idle_seconds: length of the idle-power window before the run, in seconds (0 = skip).
         energy_meter: `auto` (Zeus where a meter is readable), `zeus`, or `none`.
-        results_dir: where records are written.
+        results_dir: the results root: records are written under it, and earlier results
+            (calibrations, accuracy records) are looked up anywhere under it.
+        results_subdir: a folder under `results_dir` to write into instead of its top, as a
+            relative path of safe names (e.g. `runs/<hardware>/<run-id>/records`, a benchmark
+            job's new DVC-tracked folder); empty writes at the top.
         max_prompt_tokens: prompts longer than this (after the chat template) are truncated
             from the left, in tokens.
         calibrate: link the record to this machine's newest calibration for the run's dtype,
@@ -228,6 +233,7 @@ class RunConfig:
     idle_seconds: float = 5.0
     energy_meter: str = "auto"
     results_dir: str = "results"
+    results_subdir: str = ""
     max_prompt_tokens: int = 1024
     calibrate: bool = True
 
@@ -240,6 +246,10 @@ class RunConfig:
         _check_float_range("idle_seconds", self.idle_seconds, 0.0, 3600.0)
         _check_choice("energy_meter", self.energy_meter, ENERGY_METERS)
         _check_nonempty("results_dir", self.results_dir)
+        if not isinstance(self.results_subdir, str):
+            _fail("results_subdir", "a relative folder path", self.results_subdir)
+        for part in self.results_subdir.split("/") if self.results_subdir else []:
+            check_safe_name("results_subdir", part)
         _check_int_range("max_prompt_tokens", self.max_prompt_tokens, 1, 1_000_000)
         if self.num_prompts < self.batch_size:
             # Otherwise no batch would ever hold batch_size requests, yet the record says it did.
@@ -256,6 +266,12 @@ class RunConfig:
                 _fail("warmup_batches", "at least 1 with backend=compiled", self.warmup_batches)
         if not isinstance(self.calibrate, bool):
             _fail("calibrate", "true or false", self.calibrate)
+
+
+def write_root(config: RunConfig) -> Path:
+    """Where a run or eval writes its records: `results_dir[/results_subdir]`."""
+    root = Path(config.results_dir)
+    return root.joinpath(*config.results_subdir.split("/")) if config.results_subdir else root
 
 
 def register_configs() -> None:

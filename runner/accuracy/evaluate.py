@@ -26,7 +26,7 @@ from typing import Any
 from runner.accuracy.loyalty import LoyaltyResult, loyalty_from_rows
 from runner.accuracy.suites import EVAL_ROOT, EvalRunConfig, EvalSuiteConfig, register_eval_configs
 from runner.accuracy.tasks import make_task_manager, materialize_task_dirs, resolve_task_dir
-from runner.config import ModelConfig
+from runner.config import ModelConfig, write_root
 from runner.errors import ConfigError, PointFailed, RecordError, UserError
 from runner.machine.energy import EnergyMeter, make_energy_meter
 from runner.machine.provenance import collect_provenance, hardware_slug, utc_now
@@ -37,7 +37,7 @@ from runner.records.accuracy import (
     EvalCost,
     Loyalty,
 )
-from runner.records.layout import accuracy_parts
+from runner.records.layout import accuracy_parts, matching_folders
 from runner.records.load import check_raw_data, load_record
 from runner.records.store import is_temp_file, new_run_id, safe_subdir, write_record_with_raw_data
 
@@ -93,17 +93,20 @@ def accuracy_folder(results_root: Path, key: AccuracyKey) -> Path:
 
 
 def find_existing(results_root: Path, key: AccuracyKey) -> tuple[Path, AccuracyRecord] | None:
-    """The newest record with `key` under `results_root`, or None.
+    """The newest record with `key` anywhere under `results_root` (run folders included), or None.
 
     Raises:
         RecordError: a record in the key's folder is unreadable or invalid (it is not ignored:
             fix or remove it first).
     """
-    folder = accuracy_folder(results_root, key)
-    if not folder.is_dir():
-        return None
+    accuracy_folder(results_root, key)  # checks every part as a path name
+    paths = sorted(
+        path
+        for folder in matching_folders(results_root, accuracy_parts(key))
+        for path in folder.glob("*.json")
+    )
     found: list[tuple[str, Path, AccuracyRecord]] = []
-    for path in sorted(folder.glob("*.json")):
+    for path in paths:
         if is_temp_file(path):
             continue
         record = load_record(path)
@@ -393,7 +396,7 @@ def _evaluate_task(
         )
     samples = res["samples"][task]
     run_id = new_run_id()
-    folder = accuracy_folder(Path(config.results_dir), key)
+    folder = accuracy_folder(write_root(config), key)
     rows = sample_rows(run_id, samples)
 
     loyalty: Loyalty | None = None

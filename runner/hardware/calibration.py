@@ -42,7 +42,7 @@ from runner.records.calibration import (
     IdlePower,
     MatmulCeiling,
 )
-from runner.records.layout import CALIBRATION_DIR, calibration_parts
+from runner.records.layout import CALIBRATION_DIR, calibration_parts, matching_folders
 from runner.records.store import new_run_id, safe_subdir, write_json_new
 
 SIZES = ("small", "standard")
@@ -328,19 +328,22 @@ def run_calibration(
 def load_calibrations(results_root: Path, slug: str | None = None) -> list[CalibrationRecord]:
     """Every calibration record under `results_root` (of one hardware slug when given).
 
+    Searched anywhere under the root: at its top and inside benchmark jobs' run folders.
+
     Raises:
         RecordError: a file in the calibration folder is not a valid calibration record.
     """
     from runner.records.load import load_record
     from runner.records.store import is_temp_file
 
-    base = results_root / CALIBRATION_DIR
     if slug is not None:
-        base = calibration_folder(results_root, slug)
-    if not base.is_dir():
-        return []
+        calibration_folder(results_root, slug)  # checks the slug as a path name
+        folders = matching_folders(results_root, calibration_parts(slug))
+    else:
+        folders = matching_folders(results_root, (CALIBRATION_DIR,))
+    paths = sorted({path for folder in folders for path in folder.rglob("*.json")})
     records: list[CalibrationRecord] = []
-    for path in sorted(base.rglob("*.json")):
+    for path in paths:
         if is_temp_file(path):
             continue
         record = load_record(path)
@@ -367,11 +370,14 @@ def ensure_calibration(
     *,
     size: str | None = None,
     energy_meter: str = "auto",
+    write_root: Path | None = None,
 ) -> str:
     """The run id of the newest calibration of this machine and dtype; measure one if none.
 
     Args:
-        results_root: the results folder of the run.
+        results_root: the results root, searched for an existing calibration.
+        write_root: where a new calibration is written (default `results_root`), e.g. a
+            benchmark job's run folder.
         device: the resolved device of the run (`cpu` or `cuda`).
         dtype: the run's model dtype.
         size: preset used when a calibration has to be measured; default `small` on a CPU
@@ -385,7 +391,7 @@ def ensure_calibration(
     if size is None:
         size = "small" if device == "cpu" else "standard"
     _, record = run_calibration(
-        results_root, device=device, dtype=dtype, size=size, energy_meter=energy_meter
+        write_root or results_root, device=device, dtype=dtype, size=size, energy_meter=energy_meter
     )
     return record.run_id
 
@@ -402,3 +408,36 @@ def describe(record: CalibrationRecord) -> str:
         f"{record.memory_bandwidth.bytes_s / 1e9:.2f} GB/s, matmul "
         f"{record.matmul.flop_s / 1e12:.4g} TFLOP/s (n={record.matmul.n}), idle power {idle}"
     )
+
+
+def calibrate(
+    results_root: Path,
+    *,
+    device: str,
+    dtypes: list[str] | None,
+    size: str,
+    missing_only: bool,
+    write_root: Path | None = None,
+) -> list[str]:
+    """`leaderboard calibrate`: measure each dtype on `device` (skip those that have one, with
+    `missing_only`); new records go to `write_root` (default `results_root`).
+
+    Returns:
+        One human line per dtype: the calibration measured, or the one reused.
+
+    Raises:
+        UserError: bad argument, out of memory, or a record cannot be written.
+    """
+    resolved = _resolve_device(device)
+    lines: list[str] = []
+    for dtype in dict.fromkeys(dtypes or ["bfloat16"]):
+        if missing_only:
+            existing = newest_calibration(results_root, hardware_slug(resolved), dtype)
+            if existing is not None:
+                lines.append(f"calibrate: reusing {existing.run_id} ({describe(existing)})")
+                continue
+        path, record = run_calibration(
+            write_root or results_root, device=resolved, dtype=dtype, size=size
+        )
+        lines.append(f"calibrate: {describe(record)} -> {path}")
+    return lines

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from runner.config import RunConfig
+from runner.config import RunConfig, write_root
 from runner.errors import PointFailed
 from runner.machine.device import resolve_device
 from runner.machine.energy import EnergyMeter, make_energy_meter
@@ -52,8 +52,16 @@ class CalibrationLookup(Protocol):
     `hardware` (the import rules in pyproject.toml keep the two independent).
     """
 
-    def __call__(self, results_root: Path, device: str, dtype: str, *, energy_meter: str) -> str:
-        """The calibration's run id."""
+    def __call__(
+        self,
+        results_root: Path,
+        device: str,
+        dtype: str,
+        *,
+        energy_meter: str,
+        write_root: Path | None = None,
+    ) -> str:
+        """The calibration's run id (searched under `results_root`, new ones in `write_root`)."""
         ...
 
 
@@ -77,6 +85,7 @@ def config_hash(config: RunConfig) -> str:
     """sha256 of the resolved config (canonical JSON), ignoring where results are written."""
     data = config_to_dict(config)
     data.pop("results_dir", None)
+    data.pop("results_subdir", None)
     return sha256_bytes(canonical_json(data).encode("utf-8"))
 
 
@@ -168,7 +177,11 @@ def run_point(
         if calibration is None:
             raise ValueError("run_point: config.calibrate is true but no calibration was given")
         calibration_id = calibration(
-            Path(config.results_dir), device, config.model.dtype, energy_meter=config.energy_meter
+            Path(config.results_dir),
+            device,
+            config.model.dtype,
+            energy_meter=config.energy_meter,
+            write_root=write_root(config),
         )
 
     loaded = load_model(config.model, device)
@@ -209,7 +222,7 @@ def run_point(
         config_hash=config_hash(config),
     )
     run_id = new_run_id()
-    folder = record_folder(Path(config.results_dir), identity)
+    folder = record_folder(write_root(config), identity)
     return write_record_with_raw_data(
         folder,
         run_id,

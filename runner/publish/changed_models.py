@@ -1,9 +1,8 @@
 """`leaderboard changed-models --base REF`: the model configs a branch adds or changes.
 
 Uses `git diff --name-only --diff-filter=d <base>...HEAD` (three dots: changes since the merge
-base, so commits that landed on the base branch meanwhile are not counted). A deleted config has
-nothing to benchmark and is left out. Every changed config must be listed in params.yaml, or it
-would have no DVC stage: that is an error naming the file.
+base, so commits that landed on the base branch meanwhile are not counted). It reads commits, so
+commit the config first. A deleted config has nothing to benchmark and is left out.
 """
 
 from __future__ import annotations
@@ -12,12 +11,12 @@ import argparse
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from runner.config import check_safe_name
-from runner.errors import ConfigError, UserError
-from runner.publish.pipeline import PARAMS_FILE, load_params
+from runner.errors import UserError
 
 MODEL_DIR = PurePosixPath("conf/model")
 # A git revision argument we pass on: refs, SHAs, `origin/main`, `HEAD~1`; never an option.
@@ -61,27 +60,39 @@ def models_in(paths: list[str]) -> list[str]:
     return sorted(names)
 
 
-def changed_models(repo: Path, base: str, *, require_listed: bool = True) -> list[str]:
-    """The model config names changed since `base`.
+def changed_models(repo: Path, base: str) -> list[str]:
+    """The model config names changed since `base` (committed changes only).
 
     Raises:
-        ConfigError: a changed model is not listed in params.yaml `models`.
+        UserError: `base` is not usable, or git fails.
     """
-    names = models_in(changed_files(repo, base))
-    if require_listed and names:
-        listed = load_params(repo)["models"]
-        for name in names:
-            if name not in listed:
-                raise ConfigError(
-                    f"conf/model/{name}.yaml: not listed in {PARAMS_FILE} `models`, so the "
-                    "pipeline has no stage for it (add it; `leaderboard new-model` does)"
-                )
-    return names
+    return models_in(changed_files(repo, base))
+
+
+def uncommitted_models(repo: Path) -> list[str]:
+    """Model configs changed in the working tree but not committed (changed-models skips them)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--", str(MODEL_DIR)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except OSError:
+        return []
+    paths = [line[3:].strip() for line in result.stdout.splitlines() if len(line) > 3]
+    return models_in(paths) if result.returncode == 0 else []
 
 
 def cmd_changed_models(args: argparse.Namespace) -> int:
     """Print the changed model names (one per line, or a JSON list)."""
-    names = changed_models(args.repo, args.base, require_listed=not args.allow_unlisted)
+    names = changed_models(args.repo, args.base)
+    for name in uncommitted_models(args.repo):
+        print(
+            f"note: conf/model/{name}.yaml is not committed; changed-models reads commits "
+            "(commit it first)",
+            file=sys.stderr,
+        )
     if args.format == "json":
         print(json.dumps(names))
     else:
@@ -98,7 +109,4 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--base", required=True, help="base ref, e.g. origin/main")
     parser.add_argument("--repo", type=Path, default=Path("."), help="repository root")
     parser.add_argument("--format", choices=("lines", "json"), default="lines")
-    parser.add_argument(
-        "--allow-unlisted", action="store_true", help="do not require params.yaml to list them"
-    )
     parser.set_defaults(handler=cmd_changed_models)

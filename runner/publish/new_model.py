@@ -2,16 +2,19 @@
 
 The revision must be a full 40-hex commit SHA: a branch or tag (`main`) moves, and a record
 must say exactly which weights it measured. The new file is written only if its name is new and
-safe, it composes and validates with the rest of conf/, and the model is then appended to the
-`models` list of params.yaml so the DVC pipeline gets its stages.
+safe and it composes and validates with the rest of conf/. It is the PR's only file: the
+benchmark workflow finds changed configs by git diff (`leaderboard changed-models`).
+
+`--random-init --init-config config.json` scaffolds the model's architecture with random
+weights instead (`random__<name>`, `source: random-init`, nothing downloaded at run time): its
+energy and time are real, its accuracy is meaningless, and its records say so.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,6 @@ import yaml
 
 from runner.config import DTYPES, HF_ID, check_safe_name
 from runner.errors import ConfigError, UserError
-from runner.publish.pipeline import PARAMS_FILE
 from runner.records.store import safe_subdir
 
 FULL_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
@@ -69,6 +71,7 @@ def render_config(
     dtype: str,
     license_name: str,
     params: int | None,
+    init_config: dict[str, Any] | None = None,
 ) -> str:
     """The YAML text of a model config (values quoted by the YAML dumper)."""
     data: dict[str, Any] = {
@@ -82,47 +85,55 @@ def render_config(
     }
     if params is not None:
         data["params"] = params
+    if init_config is not None:
+        data["display_name"] = f"{display_name} shape (random weights)"
+        data["source"] = "random-init"
+        data["random_weights"] = True
+        data["init_config"] = init_config
     header = f"# Scaffolded by `leaderboard new-model {hf_id}`. Check every field before the PR.\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def add_to_params(params_path: Path, name: str) -> bool:
-    """Append `name` to the top-level `models:` list of params.yaml, keeping the rest as is.
+# Architecture fields kept from a hub config.json for a random-init config.
+INIT_CONFIG_KEYS = (
+    "model_type",
+    "vocab_size",
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "max_position_embeddings",
+    "rope_theta",
+    "rope_scaling",
+    "tie_word_embeddings",
+    "rms_norm_eps",
+    "hidden_act",
+    "sliding_window",
+    "use_sliding_window",
+    "attention_bias",
+    "mlp_bias",
+    "bos_token_id",
+    "eos_token_id",
+)
 
-    Returns:
-        False when the name was already listed.
+
+def read_init_config(path: Path) -> dict[str, Any]:
+    """The architecture fields of a hub `config.json` (see INIT_CONFIG_KEYS).
 
     Raises:
-        ConfigError: params.yaml has no top-level block list `models:`.
+        ConfigError: unreadable, not a JSON object, or no `model_type`.
     """
-    lines = params_path.read_text(encoding="utf-8").splitlines(keepends=True)
     try:
-        start = next(i for i, line in enumerate(lines) if line.rstrip() == "models:")
-    except StopIteration:
-        raise ConfigError(f"{params_path}: expected a top-level block list 'models:'") from None
-    last_item = start
-    for index in range(start + 1, len(lines)):
-        stripped = lines[index].strip()
-        if lines[index].startswith("  - "):
-            if stripped[2:].split("#")[0].strip() == name:
-                return False
-            last_item = index
-        elif stripped and not stripped.startswith("#"):
-            break
-    if last_item == start:
-        raise ConfigError(f"{params_path}: models: expected a non-empty block list ('  - name')")
-    if not lines[last_item].endswith("\n"):
-        lines[last_item] += "\n"
-    lines.insert(last_item + 1, f"  - {name}\n")
-    _replace_text(params_path, "".join(lines))
-    return True
-
-
-def _replace_text(path: Path, text: str) -> None:
-    """Replace a (config, not record) file atomically: temp file in the same folder + rename."""
-    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"--init-config {path}: cannot read ({error.strerror})") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--init-config {path}: not valid JSON ({error.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
+        raise ConfigError(f"--init-config {path}: expected a config.json with a 'model_type'")
+    return {key: data[key] for key in INIT_CONFIG_KEYS if key in data and data[key] is not None}
 
 
 def scaffold_model(
@@ -134,8 +145,12 @@ def scaffold_model(
     dtype: str = "bfloat16",
     license_name: str = "",
     params: int | None = None,
+    init_config: dict[str, Any] | None = None,
 ) -> Path:
-    """Write and validate `conf/model/<org>__<name>.yaml`; list it in params.yaml.
+    """Write and validate `conf/model/<org>__<name>.yaml` (`random__<name>` for random-init).
+
+    Args:
+        init_config: architecture fields: write a random-init config (no revision needed).
 
     Raises:
         ConfigError: bad id, revision, dtype, an existing file, or the config does not validate
@@ -144,7 +159,11 @@ def scaffold_model(
     from runner.compose import compose_run_config, hydra_context
 
     name = config_name(hf_id)
-    pinned = check_revision(revision)
+    if init_config is not None:
+        name = "random__" + name.split("__")[-1]
+        pinned = "random-init-seed0"
+    else:
+        pinned = check_revision(revision)
     if dtype not in DTYPES:
         raise ConfigError(f"--dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
     shown = display_name or hf_id.split("/")[-1]
@@ -159,6 +178,7 @@ def scaffold_model(
         dtype=dtype,
         license_name=license_name,
         params=params,
+        init_config=init_config,
     )
     try:
         with path.open("x", encoding="utf-8") as handle:
@@ -171,14 +191,13 @@ def scaffold_model(
     except UserError:
         path.unlink()
         raise
-    params_path = repo / PARAMS_FILE
-    if params_path.exists():
-        add_to_params(params_path, name)
     return path
 
 
 def cmd_new_model(args: argparse.Namespace) -> int:
     """Scaffold a model config and print its path and the next steps."""
+    if args.random_init != (args.init_config is not None):
+        raise ConfigError("--random-init and --init-config go together (the architecture file)")
     path = scaffold_model(
         args.repo,
         args.hf_id,
@@ -187,9 +206,10 @@ def cmd_new_model(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         license_name=args.license,
         params=args.params,
+        init_config=read_init_config(args.init_config) if args.init_config else None,
     )
-    print(f"wrote {path} (and listed it in {PARAMS_FILE})")
-    print("next: leaderboard validate && git add conf/model params.yaml && open a PR")
+    print(f"wrote {path}")
+    print(f"next: leaderboard validate && git add {path} && open a PR (that file only)")
     return 0
 
 
@@ -204,5 +224,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--dtype", default="bfloat16", help=f"one of {', '.join(DTYPES)}")
     parser.add_argument("--license", default="", help="SPDX id or license name")
     parser.add_argument("--params", type=int, default=None, help="parameter count (optional)")
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="the architecture with random weights (random__<name>); needs --init-config",
+    )
+    parser.add_argument(
+        "--init-config", type=Path, default=None, help="the model's config.json (architecture)"
+    )
     parser.add_argument("--repo", type=Path, default=Path("."), help="repository root")
     parser.set_defaults(handler=cmd_new_model)

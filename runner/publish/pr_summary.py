@@ -6,21 +6,31 @@ mean), and for each task and hardware where each row lands on the energy-vs-late
 (`leaderboard_site.pareto`, both lower is better): on the front, or dominated and by which
 rows. A row without energy is "not measured" and is not placed. Accuracy scores of the same
 model revision are listed when accuracy records exist.
+
+The comparison is with every row under the results folder: the benchmark workflow lays main's
+run folders beside the PR's and pulls both before it summarises, so each new row is placed
+against main's whole leaderboard of its task and hardware, and ranked by energy per response
+among the rows of equal or better accuracy (the reference suite's average). With `--status-dir`
+the comment also says which workflow legs ran and why a leg failed. The comment starts with a
+hidden marker so `leaderboard pr-comment` edits the same comment on every run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from leaderboard_site.columns import REFERENCE_EVAL_TASKS, REFERENCE_SHOTS
 from leaderboard_site.pareto import dominates, pareto_front
-from runner.accuracy.join import best_accuracy_by_task
+from runner.accuracy.join import accuracy_average, accuracy_scores, best_accuracy_by_task
 from runner.config import check_safe_name
 from runner.errors import UserError
+from runner.publish.github import COMMENT_MARKER
 from runner.records.accuracy import AccuracyRecord
 from runner.records.load import scan_results
 from runner.records.performance import PerformanceRecord
@@ -49,6 +59,7 @@ class Row:
     ttft_s: float
     throughput_tok_s: float | None
     energy_source: str
+    energy_reason: str | None = None
 
     @property
     def label(self) -> str:
@@ -84,6 +95,7 @@ def pool(records: list[PerformanceRecord]) -> Row:
                                for r in records]),
         throughput_tok_s=tokens / time_s if time_s > 0 else None,
         energy_source="+".join(sorted({r.energy.source for r in records})),
+        energy_reason=next((r.energy.reason for r in reversed(records) if r.energy.reason), None),
     )  # fmt: skip
 
 
@@ -124,7 +136,71 @@ def placement(row: Row, board: list[Row]) -> str:
     return f"dominated by {names}{more}"
 
 
-def render_summary(results: Path, models: list[str]) -> str:
+def reference_accuracy(row: Row, accuracy: list[AccuracyRecord]) -> float | None:
+    """The reference suite's average for the row's model revision, or None when incomplete."""
+    scores = accuracy_scores(
+        row.model_id, row.revision, REFERENCE_EVAL_TASKS, accuracy, shots=REFERENCE_SHOTS
+    )
+    return accuracy_average(scores)
+
+
+def energy_rank(row: Row, board: list[Row], accuracy: list[AccuracyRecord]) -> str:
+    """`#k of n` by energy per response among the board's rows of equal or better accuracy."""
+    if row.energy_per_response_j is None:
+        return f"energy {NOT_MEASURED}: not ranked"
+    mine = reference_accuracy(row, accuracy)
+    measured = [r for r in board if r.energy_per_response_j is not None]
+    if mine is None:
+        peers = measured
+        basis = "among all rows with energy (reference accuracy not measured for this row)"
+    else:
+        peers = [
+            r
+            for r in measured
+            if (other := reference_accuracy(r, accuracy)) is not None and other >= mine
+        ]
+        basis = f"among rows with reference accuracy ≥ {mine:.3f}"
+    rank = 1 + sum(
+        1
+        for r in peers
+        if r.key != row.key and r.energy_per_response_j < row.energy_per_response_j  # type: ignore[operator]
+    )
+    return f"#{rank} of {max(len(peers), 1)} by energy per response {basis}"
+
+
+def load_leg_statuses(status_dir: Path | None) -> list[dict[str, str]]:
+    """The legs' status files (`<label>.json`: label, outcome, hardware, message), sorted.
+
+    Raises:
+        UserError: a status file is not the JSON object a leg writes.
+    """
+    if status_dir is None or not status_dir.is_dir():
+        return []
+    statuses: list[dict[str, str]] = []
+    for path in sorted(status_dir.rglob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise UserError(f"{path}: not a leg status file ({error})") from None
+        if not isinstance(data, dict) or "label" not in data or "outcome" not in data:
+            raise UserError(f"{path}: not a leg status file (needs label and outcome)")
+        statuses.append({key: str(value) for key, value in data.items()})
+    return statuses
+
+
+def _leg_lines(statuses: list[dict[str, str]]) -> list[str]:
+    lines = ["### Runs", ""]
+    for status in statuses:
+        where = f" on `{status['hardware']}`" if status.get("hardware") else ""
+        if status["outcome"] == "success":
+            lines.append(f"- {status['label']}{where}: done")
+        else:
+            why = status.get("message") or "see the workflow log"
+            lines.append(f"- **{status['label']}{where}: {status['outcome']}**: {why}")
+    return [*lines, ""]
+
+
+def render_summary(results: Path, models: list[str], *, status_dir: Path | None = None) -> str:
     """The markdown comment for `models` from the records under `results`.
 
     Raises:
@@ -138,11 +214,15 @@ def render_summary(results: Path, models: list[str]) -> str:
     performance = [r for _, r in scan.records if isinstance(r, PerformanceRecord)]
     accuracy = [r for _, r in scan.records if isinstance(r, AccuracyRecord)]
     rows = build_rows(performance)
-    lines = ["## Benchmark results", ""]
+    statuses = load_leg_statuses(status_dir)
+    lines = [COMMENT_MARKER, "## Benchmark results", ""]
+    if statuses:
+        lines += _leg_lines(statuses)
     lines.append(
         "Energy per response and per token in J, latency and TTFT in s (mean per request), "
         "throughput in output tokens/s. Pareto front: energy per response vs latency, "
-        "lower is better on both, per task and hardware."
+        "lower is better on both, per task and hardware, against every row of the leaderboard "
+        "(main's and this PR's)."
     )
     lines.append("")
     mine = sorted(key for key in rows if key[2] in models)
@@ -150,8 +230,8 @@ def render_summary(results: Path, models: list[str]) -> str:
     if mine:
         lines += [
             "| Model | Task | Hardware | Batch | Energy/response (J) | Energy/token (J) "
-            "| Latency (s) | TTFT (s) | Throughput (tok/s) | Runs |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| Latency (s) | TTFT (s) | Throughput (tok/s) | Runs | Revision |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for key in mine:
             row = rows[key]
@@ -160,7 +240,7 @@ def render_summary(results: Path, models: list[str]) -> str:
                 f"| {model} | {task} | {hardware} | {batch} ({backend}) "
                 f"| {_fmt(row.energy_per_response_j)} | {_fmt(row.energy_per_token_j)} "
                 f"| {_fmt(row.latency_s)} | {_fmt(row.ttft_s)} | {_fmt(row.throughput_tok_s)} "
-                f"| {row.runs} |"
+                f"| {row.runs} | `{row.revision}` |"
             )
         lines += ["", "### Pareto fronts (energy per response vs latency)", ""]
         boards: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -170,10 +250,24 @@ def render_summary(results: Path, models: list[str]) -> str:
             board = boards[(task, hardware)]
             lines.append(f"**{task} on {hardware}** ({len(board)} rows)")
             lines.append("")
-            for key in mine:
-                if (key[0], key[1]) == (task, hardware):
-                    lines.append(f"- {rows[key].label}: {placement(rows[key], board)}")
+            new_rows = [rows[key] for key in mine if (key[0], key[1]) == (task, hardware)]
+            unmetered = [row for row in new_rows if row.energy_per_response_j is None]
+            if unmetered and len(unmetered) == len(new_rows):
+                reason = unmetered[0].energy_reason or "no meter readable"
+                lines.append(
+                    f"- energy {NOT_MEASURED} on {hardware} ({reason}): the new rows are not "
+                    "placed on the energy front; enable a meter on the runner (NVML on NVIDIA, "
+                    "RAPL read permission on Linux) and label the PR again"
+                )
+            else:
+                for row in new_rows:
+                    lines.append(
+                        f"- {row.label}: {placement(row, board)}; "
+                        f"{energy_rank(row, board, accuracy)}"
+                    )
             lines.append("")
+    if not models:
+        lines.append("No model config changed: nothing was benchmarked.")
     for model in missing:
         lines.append(f"- {model}: no performance records under {results}")
     lines += _accuracy_lines(models, rows, accuracy)
@@ -203,13 +297,13 @@ def _accuracy_lines(
                     + (" (random weights)" if record.random_weights else "")
                     for task, record in sorted(chosen.items())
                 )
-            lines.append(f"- {model} @ `{revision[:12]}`: {scores}")
+            lines.append(f"- {model} @ `{revision}`: {scores}")
     return ["", "### Accuracy", "", *lines] if lines else []
 
 
 def cmd_pr_summary(args: argparse.Namespace) -> int:
     """Print the PR comment markdown."""
-    print(render_summary(args.results, args.models), end="")
+    print(render_summary(args.results, args.models, status_dir=args.status_dir), end="")
     return 0
 
 
@@ -217,5 +311,8 @@ def add_parser(commands: Any) -> None:
     """Register `pr-summary` on the CLI's subparsers."""
     parser = commands.add_parser("pr-summary", help="markdown summary of models' new rows")
     parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
-    parser.add_argument("--models", nargs="+", required=True, help="model config names")
+    parser.add_argument("--models", nargs="*", default=[], help="model config names")
+    parser.add_argument(
+        "--status-dir", type=Path, default=None, help="folder of the legs' <label>.json status"
+    )
     parser.set_defaults(handler=cmd_pr_summary)

@@ -8,6 +8,7 @@ record copied or forged into another model's folder is refused rather than shown
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from runner.errors import ConfigError
@@ -71,3 +72,18 @@ def check_safe_name(field_path: str, value: str) -> None:
     if not isinstance(value, str) or not SAFE_NAME.match(value) or ".." in value:
         expected = "a name of letters, digits, '.', '_' or '-' (no path separators)"
         raise ConfigError(f"{field_path}: expected {expected}, got {value!r}")
+
+
+def matching_folders(results_root: Path, parts: tuple[str, ...]) -> list[Path]:
+    """Every folder under `results_root` whose path ends with `parts`, sorted.
+
+    Records may sit at the top of a results root (`<root>/calibration/<hw>/`) or inside a
+    benchmark job's run folder (`<root>/runs/<hw>/<run-id>/records/calibration/<hw>/`): readers
+    that look a record up by its identity search both.
+    """
+    for part in parts:
+        check_safe_name("path component", part)
+    if not results_root.is_dir():
+        return []
+    pattern = "/".join(("**", *parts))
+    return sorted(path for path in results_root.glob(pattern) if path.is_dir())

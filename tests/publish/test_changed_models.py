@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runner.cli import main
-from runner.errors import ConfigError, UserError
+from runner.errors import UserError
 from runner.publish.changed_models import changed_models, models_in
 
 ENV = {
@@ -34,7 +34,6 @@ def write(repo: Path, relative: str, text: str = "x: 1\n") -> None:
 def repo(tmp_path: Path) -> Path:
     """main: models a, old; branch `pr`: a changed, b and c added, old deleted, a task changed;
     meanwhile main gained z (not the PR's change)."""
-    write(tmp_path, "params.yaml", "tasks:\n  - chat\nmodels:\n  - a\n  - b\n  - old\n  - z\n")
     write(tmp_path, "conf/model/a.yaml")
     write(tmp_path, "conf/model/old.yaml")
     write(tmp_path, "conf/task/chat.yaml")
@@ -73,13 +72,19 @@ def test_nothing_changed(repo: Path) -> None:
     assert changed_models(repo, "HEAD") == []
 
 
-def test_unlisted_model_is_an_error_naming_the_file(repo: Path) -> None:
+def test_an_uncommitted_config_is_named_with_the_fix(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """changed-models reads commits: a config not yet committed is not listed, and it says so."""
     write(repo, "conf/model/c.yaml")
+    assert main(["changed-models", "--base", "main", "--repo", str(repo)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "a\nb\n"
+    assert "conf/model/c.yaml is not committed" in captured.err
+    assert "commit it first" in captured.err
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "c")
-    with pytest.raises(ConfigError, match=r"conf/model/c\.yaml: not listed in params\.yaml"):
-        changed_models(repo, "main")
-    assert changed_models(repo, "main", require_listed=False) == ["a", "b", "c"]
+    assert changed_models(repo, "main") == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize("base", ["--output=/tmp/x", "a..b", "no-such-ref", "", "main;rm"])
@@ -94,23 +99,3 @@ def test_bad_base_is_one_line(repo: Path, base: str, capsys: pytest.CaptureFixtu
 def test_models_in_ignores_other_paths() -> None:
     paths = ["conf/model/x.yaml", "conf/model/y.yml", "conf/task/t.yaml", "a/conf/model/q.yaml"]
     assert models_in(paths) == ["x"]
-
-
-def test_the_real_repository_has_every_model_listed(repo_root: Path) -> None:
-    """Every real model config in this repository has DVC stages (params.yaml lists it).
-
-    Random-weight configs (the tiny default and the random-init architecture shapes) are
-    diagnostic: they are run by hand, e.g. on a GPU machine without hub access.
-    """
-    import yaml
-
-    from runner.publish.pipeline import load_params
-
-    listed = set(load_params(repo_root)["models"])
-    configs = {
-        path.stem
-        for path in (repo_root / "conf" / "model").glob("*.yaml")
-        if not yaml.safe_load(path.read_text()).get("random_weights", False)
-    }
-    assert configs <= listed
-    assert "tiny-random" not in configs

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pipeline_helpers import env_for, file_digests, reproduced_repo, run
+from tests.support.pipeline_helpers import env_for, file_digests, run, tracked_repo
 
 SSHD = Path("/usr/sbin/sshd")
 
@@ -129,14 +129,13 @@ def _configure(repo: Path, server: SshServer, store: Path) -> None:
 def test_push_and_pull_through_an_ssh_remote(
     sshd: SshServer, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    repo = reproduced_repo(tmp_path_factory)
-    slug = next((repo / "pipelines").iterdir()).name
-    pipeline = f"pipelines/{slug}/dvc.yaml"
+    repo = tracked_repo(tmp_path_factory)
+    [pointer] = [p.relative_to(repo).as_posix() for p in (repo / "results").rglob("records.dvc")]
     store = tmp_path / "ssh-store"
     store.mkdir()
     _configure(repo, sshd, store)
     env = env_for(repo, HOME=str(sshd.home))
-    pushed = run(["dvc", "push", "-r", "sshstore", pipeline], repo, env)
+    pushed = run(["dvc", "push", "-r", "sshstore", pointer], repo, env)
     assert "pushed" in pushed.stdout
     assert any(store.rglob("*")), "nothing arrived in the SSH remote's folder"
     assert "Accepted publickey" in sshd.log.read_text()
@@ -144,8 +143,9 @@ def test_push_and_pull_through_an_ssh_remote(
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
     _configure(clone, sshd, store)
-    run(["dvc", "pull", "-r", "sshstore", pipeline], clone, env_for(clone, HOME=str(sshd.home)))
-    for kind in ("performance", "calibration"):  # the calibrate stage's output travels too
-        folder = Path("results") / kind / slug
-        original = file_digests(repo / folder)
-        assert original and file_digests(clone / folder) == original, kind
+    run(["dvc", "pull", "-r", "sshstore", pointer], clone, env_for(clone, HOME=str(sshd.home)))
+    folder = Path(pointer).parent / "records"
+    original = file_digests(repo / folder)
+    assert original and file_digests(clone / folder) == original
+    # The calibration the run measured travels with its records.
+    assert any("/calibration/" in f"/{path}" for path in original)

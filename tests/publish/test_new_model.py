@@ -1,4 +1,4 @@
-"""`leaderboard new-model`: a pinned, valid config in conf/model/, listed in params.yaml."""
+"""`leaderboard new-model`: a pinned, valid config in conf/model/, the PR's only file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import yaml
 from runner.cli import main
 from runner.errors import ConfigError
 from runner.publish.new_model import scaffold_model
-from runner.publish.pipeline import load_params
 from runner.validate import validate_configs
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -37,10 +36,40 @@ def test_scaffold_writes_a_valid_pinned_config(repo: Path) -> None:
     assert data["display_name"] == "Some: Model | 1.5B"
     assert data["url"] == "https://huggingface.co/SomeOrg/Some-Model-1.5B"
     assert validate_configs(repo / "conf") == []
-    # Appended as the last line of the models list; the rest of params.yaml is unchanged.
-    after = (repo / "params.yaml").read_text()
-    assert after == before.rstrip("\n") + "\n  - SomeOrg__Some-Model-1.5B\n"
-    assert load_params(repo)["models"][-1] == "SomeOrg__Some-Model-1.5B"
+    # The config is the PR's only file: params.yaml is not touched.
+    assert (repo / "params.yaml").read_text() == before
+
+
+def test_random_init_config_from_an_architecture_file(repo: Path, tmp_path: Path) -> None:
+    """The architecture with random weights: no revision needed, records say random_weights."""
+    architecture = tmp_path / "config.json"
+    architecture.write_text(
+        '{"model_type": "llama", "vocab_size": 1000, "hidden_size": 64, '
+        '"intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, '
+        '"torch_dtype": "bfloat16", "architectures": ["LlamaForCausalLM"]}'
+    )
+    code = main(["new-model", "acme/Tiny-Llama", "--random-init", "--init-config",
+                 str(architecture), "--repo", str(repo)])  # fmt: skip
+    assert code == 0
+    data = yaml.safe_load((repo / "conf/model/random__Tiny-Llama.yaml").read_text())
+    assert data["source"] == "random-init" and data["random_weights"] is True
+    assert data["init_config"] == {
+        "model_type": "llama",
+        "vocab_size": 1000,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+    }
+    assert data["display_name"] == "Tiny-Llama shape (random weights)"
+    assert validate_configs(repo / "conf") == []
+
+
+def test_random_init_needs_its_architecture_file(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new-model", "acme/x", "--random-init", "--repo", str(repo)]) == 1
+    assert "--init-config" in capsys.readouterr().err
 
 
 def test_cli_validate_accepts_it(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

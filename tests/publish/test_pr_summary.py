@@ -131,7 +131,9 @@ def test_a_model_without_records_is_named(results: Path) -> None:
 def test_cli_prints_markdown(results: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["pr-summary", "--results", str(results), "--models", "gamma"])
     out = capsys.readouterr().out
-    assert code == 0 and out.startswith("## Benchmark results")
+    assert code == 0 and out.startswith(
+        "<!-- leaderboard-benchmark-summary -->\n## Benchmark results"
+    )
     assert "gamma (bs 1, eager): **on the Pareto front**" in out
 
 
@@ -140,3 +142,40 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().err.count("\n") == 1
     with pytest.raises(UserError):
         render_summary(tmp_path, ["../etc"])
+
+
+def test_rank_by_energy_status_of_each_leg_and_full_revision(results: Path, tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.mkdir()
+    (status / "h100.json").write_text(
+        json.dumps({"label": "h100", "outcome": "failure", "hardware": "",
+                    "message": "error: runner h100: expected a usable CUDA device"})
+    )  # fmt: skip
+    (status / "cpu.json").write_text(
+        json.dumps({"label": "cpu", "outcome": "success", "hardware": "cpu-x", "message": ""})
+    )
+    text = render_summary(results, ["gamma", "alpha"], status_dir=status)
+    assert "- cpu on `cpu-x`: done" in text
+    assert "- **h100: failure**: error: runner h100: expected a usable CUDA device" in text
+    # No reference accuracy here: ranked among every row of the board that has energy.
+    alpha = next(line for line in text.splitlines() if line.startswith("- alpha"))
+    gamma = next(line for line in text.splitlines() if line.startswith("- gamma"))
+    energies = sorted(e for e, _ in BOARD.values() if e is not None)
+    assert f"#{energies.index(BOARD['alpha'][0]) + 1} of {len(energies)} by energy" in alpha
+    assert f"#{energies.index(BOARD['gamma'][0]) + 1} of {len(energies)} by energy" in gamma
+    revision = json.loads(next(results.rglob("*.json")).read_text())["identity"]["model_revision"]
+    assert f"| `{revision}` |" in text
+
+
+def test_a_board_without_energy_says_so_once(results: Path) -> None:
+    text = render_summary(results, ["delta"])
+    assert text.count("energy not measured on") == 1
+    assert "no meter on this machine" in text and "NVML" in text
+
+
+def test_a_bad_status_file_is_one_line(results: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "x.json").write_text("[1]")
+    code = main(["pr-summary", "--results", str(results), "--models", "a",
+                 "--status-dir", str(tmp_path / "s")])  # fmt: skip
+    assert code == 1 and "not a leg status file" in capsys.readouterr().err

@@ -47,14 +47,17 @@ def test_self_hosted_dvc_pushes_use_a_per_job_site_cache() -> None:
         for job_name, job in workflow["jobs"].items():
             if "self-hosted" not in core.runs_on(job):
                 continue
+            per_job = False
             for step in job.get("steps", []):
-                if "dvc push" not in step.get("run", ""):
-                    continue
-                found += 1
+                run = step.get("run", "")
                 env = {**job.get("env", {}), **step.get("env", {})}
-                assert "runner.temp" in str(env.get("DVC_SITE_CACHE_DIR", "")), (
-                    f"{name}:{job_name}: dvc push without a per-job DVC_SITE_CACHE_DIR"
-                )
+                if "DVC_SITE_CACHE_DIR=${RUNNER_TEMP}" in run and "GITHUB_ENV" in run:
+                    per_job = True
+                if "runner.temp" in str(env.get("DVC_SITE_CACHE_DIR", "")):
+                    per_job = True
+                if "dvc push" in run or '/dvc" push' in run:
+                    found += 1
+                    assert per_job, f"{name}:{job_name}: dvc push without a per-job site cache"
     assert found >= 1
 
 
@@ -72,6 +75,7 @@ RULES: list[tuple[str, Callable[[], None]]] = [
     ("no secrets: inherit", test_no_secrets_inherit),
     ("deploy only from main", test_deploy_only_from_main),
     ("per-job DVC site cache", test_self_hosted_dvc_pushes_use_a_per_job_site_cache),
+    ("bot pushes start CI (App token)", core.test_bot_pushes_use_an_app_token_not_github_token),
 ]  # fmt: skip
 
 

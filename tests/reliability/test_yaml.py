@@ -1,9 +1,10 @@
 """Every YAML reader is safe, and trust_remote_code is off unless a config says so.
 
 The readers: Hydra/OmegaConf for conf/ (every group and the root config), `yaml.compose` with
-SafeLoader for the strict-boolean check, and `yaml.safe_load` for params.yaml (runner-pipeline,
-changed-models, new-model). A python object tag in any of them is refused in one line and never
-runs; no module of ours calls an unsafe loader.
+SafeLoader for the strict-boolean check, and `yaml.safe_load` for params.yaml (pr-benchmark) and
+the runner registry conf/runners.yaml (runner-matrix, runner-check, pr-benchmark). A python
+object tag in any of them is refused in one line and never runs; no module of ours calls an
+unsafe loader.
 """
 
 from __future__ import annotations
@@ -97,20 +98,28 @@ def test_python_tags_in_every_yaml_reader_are_refused(
         finally:
             path.write_text(original)
         executed += marker.exists()
-    # params.yaml, read (runner.publish.pipeline.load_params) by runner-pipeline and changed-models.
+    # params.yaml (runner.publish.pipeline.load_params, read by pr-benchmark) and the runner
+    # registry (runner.publish.runners.load_registry, read by runner-matrix and runner-check).
     params = repo_copy / "params.yaml"
     params.write_text(params.read_text() + f"evil: {tag_payload(marker)}\n")
-    for argv in (
-        ["runner-pipeline", "--repo", str(repo_copy), "--hardware", "cpu-x", "--print-targets"],
-    ):
+    registry = repo_copy / "conf" / "runners.yaml"
+    original_registry = registry.read_text()
+    readers = [
+        (["pr-benchmark", "--repo", str(repo_copy), "--label", "cpu-rehearsal", "--models",
+          "tiny-random", "--hardware", "cpu-x", "--run-id", "20260101T000000Z-1.1"], "params.yaml"),
+        (["runner-matrix", "--repo", str(repo_copy)], "runners.yaml"),
+    ]  # fmt: skip
+    for number, (argv, name) in enumerate(readers):
+        if number == 1:
+            registry.write_text(original_registry + f"evil: {tag_payload(marker)}\n")
         code = main(argv)
         err = capsys.readouterr().err
-        unclear += code != 1 or "Traceback" in err or "params.yaml" not in err
+        unclear += code != 1 or "Traceback" in err or name not in err
         executed += marker.exists()
     report(
         "bad-input",
         "YAML python object tags in every YAML reader",
-        tried=len(cases) + 1,
+        tried=len(cases) + 2,
         executed=executed,
         tracebacks=unclear,
         command=COMMAND,

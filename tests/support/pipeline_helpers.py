@@ -1,9 +1,9 @@
-"""Helpers for the DVC pipeline tests: a small, git-initialised copy of this repository.
+"""Helpers for the DVC and workflow tests: a small, git-initialised copy of this repository.
 
 The copy holds the tracked and untracked-but-not-ignored files (what a clone of the PR would
-hold), with params.yaml cut down to the tiny offline model, two tasks and two prompts, so a
-`dvc repro` takes seconds. Commands run with the copy first on PYTHONPATH, so the copy's code
-and configs are the ones used.
+hold), with params.yaml cut down to two tasks and two prompts, so a benchmark run of the tiny
+model takes seconds. Commands run with the copy first on PYTHONPATH, so the copy's code and
+configs are the ones used.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SMALL_TASKS = ("chat", "instruct")
 
-_REPRODUCED: dict[str, Path] = {}
+_TRACKED: dict[str, Path] = {}
 
 
 def env_for(repo: Path, **extra: str) -> dict[str, str]:
@@ -60,9 +60,8 @@ def run(
     return result
 
 
-def shrink_params(repo: Path, models: tuple[str, ...] = ("tiny-random",)) -> None:
-    """Cut params.yaml down to seconds of work (tiny model, 2 prompts, 8 new tokens, the small
-    calibration preset)."""
+def shrink_params(repo: Path) -> None:
+    """Cut params.yaml down to seconds of work (2 tasks, 2 prompts, 8 new tokens)."""
     path = repo / "params.yaml"
     text = path.read_text()
     replacements = {
@@ -71,7 +70,6 @@ def shrink_params(repo: Path, models: tuple[str, ...] = ("tiny-random",)) -> Non
         r"repeats: .*": "repeats: 1",
         r"warmup_batches: .*": "warmup_batches: 0",
         r"idle_seconds: .*": "idle_seconds: 0",
-        r"size: standard": "size: small",
         r"(?m)^(  extra: )\"\"(.*)$": r'\1"task.max_new_tokens=8"\2',
     }
     for pattern, replacement in replacements.items():
@@ -79,14 +77,11 @@ def shrink_params(repo: Path, models: tuple[str, ...] = ("tiny-random",)) -> Non
     text = re.sub(
         r"tasks:\n(  - .*\n)+", "tasks:\n" + "".join(f"  - {t}\n" for t in SMALL_TASKS), text
     )
-    text = re.sub(
-        r"models:\n(  - .*\n)+", "models:\n" + "".join(f"  - {m}\n" for m in models), text
-    )
     path.write_text(text)
 
 
 def make_repo_copy(dest: Path) -> Path:
-    """A git-initialised copy of this repository (one commit), with small params."""
+    """A git-initialised copy of this repository (one commit), with small params, DVC ready."""
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard", "-z"],
         cwd=REPO_ROOT,
@@ -116,36 +111,39 @@ def set_local_remote(repo: Path, url: Path) -> None:
     run(["dvc", "remote", "modify", "--local", "localstore", "url", str(url)], repo)
 
 
-def reproduce(
-    repo: Path, models: list[str], env: dict[str, str] | None = None, first_only: bool = False
-) -> str:
-    """`runner-pipeline` + `dvc repro` of the calibrate and benchmark stages of `models` on this
-    machine (only the calibrate and first benchmark stage with `first_only`, to keep a test
-    short).
-
-    Returns:
-        The hardware slug used.
-    """
+def benchmark_run_folder(repo: Path, models: list[str], env: dict[str, str] | None = None) -> Path:
+    """What a benchmark job does on this machine: run `models` on every params.yaml task into a
+    new run folder, then `dvc add` it. Returns the folder (`results/runs/<hw>/<id>/records`)."""
     env = env or env_for(repo)
     slug = run(["leaderboard", "hardware-slug"], repo, env).stdout.strip()
-    targets = run(
-        ["leaderboard", "runner-pipeline", "--print-targets", "--models", *models], repo, env
-    ).stdout.split()
-    run(["dvc", "repro", *(targets[:2] if first_only else targets)], repo, env)
-    return slug
+    run_id = f"20260101T000000Z-{len(list((repo / 'results').glob('runs/*/*'))) + 1}.1"
+    folder = repo / "results" / "runs" / slug / run_id / "records"
+    tasks = ",".join(SMALL_TASKS)
+    for model in models:
+        run(
+            ["leaderboard", "run", "-m", "--no-progress", f"model={model}", f"task={tasks}",
+             "batch_size=1", "num_prompts=2", "repeats=1", "warmup_batches=0", "idle_seconds=0",
+             "task.max_new_tokens=8", "results_dir=results",
+             f"results_subdir={folder.relative_to(repo / 'results').as_posix()}"],
+            repo,
+            env,
+        )  # fmt: skip
+    run(["dvc", "add", "-q", str(folder.relative_to(repo))], repo, env)
+    return folder
 
 
-def reproduced_repo(factory: pytest.TempPathFactory) -> Path:
-    """One repo copy per test session with the tiny model's stages reproduced and committed."""
-    if "repo" not in _REPRODUCED:
+def tracked_repo(factory: pytest.TempPathFactory) -> Path:
+    """One repo copy per test session with one run folder of the tiny model, DVC-tracked and
+    committed (its local remote beside it)."""
+    if "repo" not in _TRACKED:
         base = factory.mktemp("pipeline")
         repo = make_repo_copy(base / "repo")
         set_local_remote(repo, base / "remote")
-        reproduce(repo, ["tiny-random"])
+        benchmark_run_folder(repo, ["tiny-random"])
         run(["git", "add", "-A"], repo)
         run(["git", "commit", "-q", "-m", "benchmark tiny-random"], repo)
-        _REPRODUCED["repo"] = repo
-    return _REPRODUCED["repo"]
+        _TRACKED["repo"] = repo
+    return _TRACKED["repo"]
 
 
 def file_digests(root: Path) -> dict[str, str]:

@@ -1,0 +1,92 @@
+"""`leaderboard pr-benchmark`: one benchmark workflow leg, on the machine it landed on.
+
+The leg checks the machine against its runner entry (conf/runners.yaml) before anything else,
+then benchmarks every task of each changed model with params.yaml's settings (the runner's own
+settings override them), and on the accuracy leg scores the accuracy suite. Everything it writes
+goes into one new run folder (`results/runs/<hardware>/<run-id>/records`, see
+runner.publish.pipeline), while earlier calibrations and accuracy records are looked up in the
+whole results tree: a machine that already has a calibration on main reuses it, and a model
+already scored is not scored again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from runner.config import check_safe_name
+from runner.errors import UserError
+from runner.publish.pipeline import load_params, run_folder
+from runner.publish.runners import (
+    check_machine,
+    detected_device,
+    entry_for,
+    eval_overrides,
+    run_overrides,
+)
+
+
+def benchmark_leg(
+    repo: Path, label: str, models: list[str], results: Path, hardware: str, run_id: str
+) -> int:
+    """Run one leg; return 0 when every point and eval succeeded, else 1.
+
+    Raises:
+        UserError: the machine is not what the label says, or a config is invalid.
+    """
+    from runner.accuracy.evaluate import run_eval
+    from runner.hardware.calibration import ensure_calibration
+    from runner.measure.sweep import run_sweep
+
+    entry = entry_for(repo, label)
+    check_machine(entry, detected_device())
+    params = load_params(repo)
+    for model in models:
+        check_safe_name("--models", model)
+    subdir = run_folder(results, hardware, run_id).relative_to(results).as_posix()
+    where = [f"results_dir={results}", f"results_subdir={subdir}"]
+    failures = 0
+    for model in models:
+        overrides = [
+            f"model={model}",
+            f"task={','.join(params['tasks'])}",
+            *where,
+            *run_overrides(entry, params),
+        ]
+        failures += run_sweep(overrides, multirun=True, calibration=ensure_calibration) != 0
+        if entry.accuracy:
+            try:
+                run_eval([f"model={model}", *where, *eval_overrides(entry, params)], multirun=False)
+            except UserError as error:
+                failures += 1
+                print(f"pr-benchmark: accuracy of {model} failed: {error}", file=sys.stderr)
+    if failures:
+        print(f"pr-benchmark: {failures} model step(s) failed on {label}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_pr_benchmark(args: argparse.Namespace) -> int:
+    """Benchmark the changed models on this runner into a new run folder."""
+    if not args.models:
+        print("pr-benchmark: no models to benchmark")
+        return 0
+    return benchmark_leg(
+        args.repo, args.label, args.models, args.results, args.hardware, args.run_id
+    )
+
+
+def add_parser(commands: Any) -> None:
+    """Register `pr-benchmark` on the CLI's subparsers."""
+    parser = commands.add_parser(
+        "pr-benchmark", help="one benchmark leg: check the machine, run every task, accuracy"
+    )
+    parser.add_argument("--label", required=True, help="this job's runner label")
+    parser.add_argument("--models", nargs="*", default=[], help="model config names")
+    parser.add_argument("--hardware", required=True, help="slug from `runner-check`")
+    parser.add_argument("--run-id", required=True, help="the new run folder's name")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="results root")
+    parser.add_argument("--repo", type=Path, default=Path("."), help="repository root")
+    parser.set_defaults(handler=cmd_pr_benchmark)

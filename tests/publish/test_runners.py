@@ -1,0 +1,109 @@
+"""The runner registry (conf/runners.yaml): validation, the matrix, and the machine check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.errors import ConfigError, UserError
+from runner.publish.runners import (
+    check_machine,
+    entry_for,
+    eval_overrides,
+    load_registry,
+    matrix,
+    run_overrides,
+)
+
+H100 = ("cuda", "NVIDIA H100 80GB HBM3", "")
+A100 = ("cuda", "NVIDIA A100-SXM4-40GB", "")
+NO_CUDA = ("cpu", None, "torch 2.13.0 (CUDA 12.8) sees no usable CUDA device (no GPU, or a driver")
+
+
+def registry(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "conf").mkdir(exist_ok=True)
+    (tmp_path / "conf" / "runners.yaml").write_text(text)
+    return tmp_path
+
+
+def test_the_committed_registry_is_valid(repo_root: Path) -> None:
+    entries = load_registry(repo_root)
+    assert entries["h100"].device == "cuda" and entries["h100"].gpu_name == "H100"
+    assert matrix(repo_root) == {"include": [{"label": "h100", "accuracy": True}]}
+
+
+def test_one_gpu_kind_makes_a_one_leg_matrix(tmp_path: Path) -> None:
+    text = (
+        "runners:\n  l40s: {enabled: true, device: cuda, gpu_name: L40S, accuracy: true}\n"
+        "  a100: {device: cuda, gpu_name: A100}\n"
+    )
+    repo = registry(tmp_path, text)
+    assert matrix(repo) == {"include": [{"label": "l40s", "accuracy": True}]}
+    assert main(["runner-matrix", "--repo", str(repo)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("runners: []\n", "runners: expected a mapping"),
+        ("runners:\n  x: {device: tpu}\n", "runners.x.device: expected cuda or cpu, got 'tpu'"),
+        ("runners:\n  x: {device: cuda}\n", "runners.x.gpu_name: expected a part of the GPU"),
+        ("runners:\n  x: {device: cpu, colour: red}\n", "runners.x.colour: unknown key"),
+        ("runners:\n  x: {device: cpu, enabled: yes please}\n", "runners.x.enabled: expected"),
+        ("runners:\n  x: {device: cpu, overrides: [backend.device=cuda]}\n",
+         "backend.device comes from `device:`"),
+        ("runners:\n  x: {device: cpu, enabled: true}\n", "exactly one enabled entry"),
+        ("runners:\n  ../x: {device: cpu}\n", "runners label"),
+        ("runners: !!python/object/apply:os.system [echo]\n", "not valid YAML"),
+    ],
+)  # fmt: skip
+def test_a_bad_registry_is_one_line_naming_the_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    repo = registry(tmp_path, text)
+    with pytest.raises(ConfigError, match="conf/runners.yaml") as error:
+        load_registry(repo)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_unknown_label_is_named(repo_root: Path) -> None:
+    with pytest.raises(ConfigError, match="no entry for runner label 'v100'"):
+        entry_for(repo_root, "v100")
+
+
+def test_the_machine_must_be_what_the_label_says(repo_root: Path) -> None:
+    h100 = entry_for(repo_root, "h100")
+    assert check_machine(h100, H100) == "cuda"
+    with pytest.raises(UserError, match="expected a GPU whose name contains 'H100'.*A100"):
+        check_machine(h100, A100)
+    with pytest.raises(UserError, match="runner h100: expected a usable CUDA device .*driver"):
+        check_machine(h100, NO_CUDA)
+    assert check_machine(entry_for(repo_root, "cpu-rehearsal"), NO_CUDA) == "cpu"
+
+
+def test_runner_check_on_this_cpu_machine(repo_root: Path, capsys) -> None:
+    assert main(["runner-check", "--label", "h100", "--repo", str(repo_root)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "runner h100: expected a usable CUDA device" in err
+    assert main(["runner-check", "--label", "cpu-rehearsal", "--repo", str(repo_root)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0] == "device=cpu" and out[1].startswith("hardware=cpu-") and out[2] == "accuracy=true"
+    )
+
+
+def test_runner_settings_override_params_and_never_come_from_the_pr(repo_root: Path) -> None:
+    from runner.publish.pipeline import load_params
+
+    params = load_params(repo_root)
+    rehearsal = entry_for(repo_root, "cpu-rehearsal")
+    overrides = run_overrides(rehearsal, params)
+    assert "batch_size=1" in overrides and "num_prompts=2" in overrides
+    assert overrides[-2:] == ["backend.device=cpu", "task.max_new_tokens=4"]
+    h100 = run_overrides(entry_for(repo_root, "h100"), params)
+    assert f"batch_size={params['benchmark']['batch_sizes']}" in h100
+    assert eval_overrides(rehearsal, params) == ["backend.device=cpu", "eval=quick", "eval.limit=4"]
+    assert json.dumps(params).count("cpu-rehearsal") == 0

@@ -1,0 +1,539 @@
+"""Run the `run:` steps of this repository's GitHub workflows, in order, as a runner would.
+
+Used by tests/test_workflow_e2e.py. What a GitHub runner provides is filled in here:
+
+- the contexts `github`, `vars`, `secrets`, `matrix`, `needs`, `steps`, `job`, `runner`, and
+  `${{ }}` expressions over them (literals, dotted access, `==`, `!=`, `&&`, `||`, `!`,
+  parentheses, `always()`, `success()`, `failure()`, `cancelled()`, `fromJSON()`,
+  `contains()`);
+- `$GITHUB_OUTPUT`, `$GITHUB_ENV`, `$GITHUB_STEP_SUMMARY`, `$RUNNER_TEMP`, `$RUNNER_TOOL_CACHE`;
+- each `run:` script executed with `bash --noprofile --norc -eo pipefail`, GitHub's default;
+- the actions the workflows use, emulated by small local stand-ins (`ACTIONS`): checkout clones
+  the local origin, artifacts and the Pages artifact are folders, the App token is a fixed
+  string, setup-python does nothing (the project's venv stands in for the runner's Python).
+
+Nothing reaches the network: the origin is a local bare repository, the DVC remote a local
+folder, and the GitHub API a server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\)|,)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z_*][A-Za-z0-9_\-]*)*))"
+)
+
+
+class ExpressionError(Exception):
+    """An expression the emulator does not understand (a bug in the test or the workflow)."""
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        match = TOKEN.match(text, position)
+        if match is None:
+            raise ExpressionError(f"cannot parse {text!r} at {position}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+def _lookup(contexts: dict[str, Any], dotted: str) -> Any:
+    value: Any = contexts
+    for part in dotted.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    return value not in (None, False, 0, "", [])
+
+
+def _equal(left: Any, right: Any) -> bool:
+    if isinstance(left, str) and isinstance(right, str):
+        return left.lower() == right.lower()
+    return left == right
+
+
+def evaluate(text: str, contexts: dict[str, Any], status: str = "success") -> Any:
+    """Evaluate one expression (the part inside `${{ }}`)."""
+    tokens = _tokens(text)
+    position = 0
+
+    def peek() -> tuple[str, str] | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take() -> tuple[str, str]:
+        nonlocal position
+        token = tokens[position]
+        position += 1
+        return token
+
+    def primary() -> Any:
+        kind, value = take()
+        if kind == "str":
+            return value[1:-1].replace("''", "'")
+        if kind == "num":
+            return float(value) if "." in value else int(value)
+        if kind == "op" and value == "(":
+            result = disjunction()
+            take()
+            return result
+        if kind == "op" and value == "!":
+            return not _truthy(primary())
+        if kind == "name":
+            following = peek()
+            if following == ("op", "("):
+                take()
+                args: list[Any] = []
+                while peek() != ("op", ")"):
+                    args.append(disjunction())
+                    if peek() == ("op", ","):
+                        take()
+                take()
+                return call(value, args)
+            if value in ("true", "false"):
+                return value == "true"
+            if value == "null":
+                return None
+            return _lookup(contexts, value)
+        raise ExpressionError(f"unexpected {value!r} in {text!r}")
+
+    def call(name: str, args: list[Any]) -> Any:
+        if name == "always":
+            return True
+        if name == "success":
+            return status == "success"
+        if name == "failure":
+            return status == "failure"
+        if name == "cancelled":
+            return False
+        if name == "fromJSON":
+            return json.loads(args[0])
+        if name == "contains":
+            haystack, needle = args
+            if isinstance(haystack, list):
+                return any(_equal(item, needle) for item in haystack)
+            return str(needle).lower() in str(haystack).lower()
+        raise ExpressionError(f"function {name}() is not emulated")
+
+    def comparison() -> Any:
+        left = primary()
+        while peek() in (("op", "=="), ("op", "!=")):
+            _, op = take()
+            right = primary()
+            left = _equal(left, right) if op == "==" else not _equal(left, right)
+        return left
+
+    def conjunction() -> Any:
+        left = comparison()
+        while peek() == ("op", "&&"):
+            take()
+            right = comparison()
+            left = right if _truthy(left) else left
+        return left
+
+    def disjunction() -> Any:
+        left = conjunction()
+        while peek() == ("op", "||"):
+            take()
+            right = conjunction()
+            left = left if _truthy(left) else right
+        return left
+
+    result = disjunction()
+    if position != len(tokens):
+        raise ExpressionError(f"trailing tokens in {text!r}")
+    return result
+
+
+def substitute(value: Any, contexts: dict[str, Any]) -> Any:
+    """Replace every `${{ }}` in a string (a whole-string expression keeps its type)."""
+    if not isinstance(value, str):
+        return value
+    whole = EXPRESSION.fullmatch(value.strip())
+    if whole:
+        return evaluate(whole.group(1), contexts)
+
+    def text(match: re.Match[str]) -> str:
+        result = evaluate(match.group(1), contexts)
+        if isinstance(result, bool):
+            return "true" if result else "false"
+        return "" if result is None else str(result)
+
+    return EXPRESSION.sub(text, value)
+
+
+def env_value(value: Any, contexts: dict[str, Any]) -> str:
+    """An `env:` value as the runner sets it: null is empty, booleans are `true`/`false`."""
+    result = substitute(value, contexts)
+    if result is None:
+        return ""
+    if isinstance(result, bool):
+        return "true" if result else "false"
+    return str(result)
+
+
+def condition(expression: Any, contexts: dict[str, Any], status: str) -> bool:
+    """An `if:` (bare or wrapped in `${{ }}`); without a status function, `success() &&`."""
+    if expression is None:
+        return status == "success"
+    text = str(expression).strip()
+    whole = EXPRESSION.fullmatch(text)
+    if whole:
+        text = whole.group(1)
+    if not re.search(r"\b(always|success|failure|cancelled)\(\)", text):
+        text = f"success() && ({text})"
+    return _truthy(evaluate(text, contexts, status))
+
+
+def parse_outputs(path: Path) -> dict[str, str]:
+    """`key=value` lines and `key<<DELIM` blocks of a $GITHUB_OUTPUT / $GITHUB_ENV file."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text().splitlines() if path.exists() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            key, delimiter = line.split("<<", 1)
+            block: list[str] = []
+            index += 1
+            while index < len(lines) and lines[index] != delimiter:
+                block.append(lines[index])
+                index += 1
+            outputs[key] = "\n".join(block)
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            outputs[key] = value
+        index += 1
+    return outputs
+
+
+@dataclass
+class StepResult:
+    """One step: its outcome (`success`, `failure`, `skipped`) and its output."""
+
+    name: str
+    outcome: str
+    output: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    """One job (one matrix leg): its result, outputs and steps."""
+
+    name: str
+    result: str
+    outputs: dict[str, str]
+    steps: list[StepResult]
+    workspace: Path | None = None
+
+    def step(self, fragment: str) -> StepResult:
+        """The step whose name contains `fragment`."""
+        return next(step for step in self.steps if fragment in step.name)
+
+    def log(self) -> str:
+        """Every step's name, outcome and output (for assertion messages)."""
+        return "\n".join(f"== {s.name}: {s.outcome}\n{s.output[-3000:]}" for s in self.steps)
+
+
+@dataclass
+class Runner:
+    """The machine and GitHub around a job: folders, environment, origin, artifacts, API."""
+
+    root: Path
+    origin: Path
+    base_env: dict[str, str]
+    venv: Path
+    artifacts: Path
+    published: Path
+
+    def new_dir(self, name: str) -> Path:
+        """A fresh folder under the runner's root."""
+        path = self.root / name
+        counter = 1
+        while path.exists():
+            counter += 1
+            path = self.root / f"{name}-{counter}"
+        path.mkdir(parents=True)
+        return path
+
+
+ActionHandler = Callable[[Runner, Path, dict[str, Any], dict[str, Any]], dict[str, str]]
+
+
+def _checkout(
+    runner: Runner, workspace: Path, inputs: dict[str, Any], ctx: dict[str, Any]
+) -> dict[str, str]:
+    ref = inputs.get("ref") or ctx["github"]["sha"]
+    if workspace.exists():
+        shutil.rmtree(workspace)  # actions/checkout cleans the workspace
+    env = runner.base_env
+    subprocess.run(["git", "clone", "-q", str(runner.origin), str(workspace)], check=True, env=env)
+    subprocess.run(["git", "checkout", "-q", str(ref)], cwd=workspace, check=True, env=env)
+    # The runner's Python (setup-python with a pip cache hit, or the tool cache): the project's
+    # venv, which already has every pinned dependency, so `make setup` finds it up to date.
+    (workspace / ".venv").symlink_to(runner.venv)
+    return {}
+
+
+def _nothing(
+    runner: Runner, workspace: Path, inputs: dict[str, Any], ctx: dict[str, Any]
+) -> dict[str, str]:
+    return {}
+
+
+def _app_token(
+    runner: Runner, workspace: Path, inputs: dict[str, Any], ctx: dict[str, Any]
+) -> dict[str, str]:
+    assert inputs.get("permission-contents") == "write"
+    return {"token": "app-installation-token"}
+
+
+def _upload_artifact(
+    runner: Runner, workspace: Path, inputs: dict[str, Any], ctx: dict[str, Any]
+) -> dict[str, str]:
+    source = Path(str(inputs["path"]).strip())
+    source = source if source.is_absolute() else workspace / source
+    target = runner.artifacts / str(inputs["name"])
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    return {}
+
+
+def _download_artifact(
+    runner: Runner, workspace: Path, inputs: dict[str, Any], ctx: dict[str, Any]
+) -> dict[str, str]:
+    pattern = re.compile("^" + re.escape(str(inputs["pattern"])).replace(r"\*", ".*") + "$")
+    target = workspace / str(inputs["path"])
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in sorted(runner.artifacts.iterdir()) if runner.artifacts.is_dir() else []:
+        if pattern.match(folder.name):
+            shutil.copytree(folder, target, dirs_exist_ok=True)
+    return {}
+
+
+def _upload_pages(
+    runner: Runner, workspace: Path, inputs: dict[str, Any], ctx: dict[str, Any]
+) -> dict[str, str]:
+    staged = runner.artifacts / "github-pages"
+    if staged.exists():
+        shutil.rmtree(staged)
+    shutil.copytree(workspace / str(inputs["path"]), staged)
+    return {}
+
+
+def _deploy_pages(
+    runner: Runner, workspace: Path, inputs: dict[str, Any], ctx: dict[str, Any]
+) -> dict[str, str]:
+    if runner.published.exists():
+        shutil.rmtree(runner.published)
+    shutil.copytree(runner.artifacts / "github-pages", runner.published)
+    return {"page_url": "https://example.invalid/"}
+
+
+ACTIONS: dict[str, ActionHandler] = {
+    "actions/checkout": _checkout,
+    "actions/setup-python": _nothing,
+    "actions/create-github-app-token": _app_token,
+    "actions/upload-artifact": _upload_artifact,
+    "actions/download-artifact": _download_artifact,
+    "actions/upload-pages-artifact": _upload_pages,
+    "actions/deploy-pages": _deploy_pages,
+}
+
+
+def load_workflow(path: Path) -> dict[str, Any]:
+    """A workflow file (YAML 1.1 reads the key `on` as True)."""
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def run_job(
+    runner: Runner,
+    workflow: dict[str, Any],
+    job_name: str,
+    contexts: dict[str, Any],
+    *,
+    matrix: dict[str, Any] | None = None,
+) -> JobResult:
+    """Run one job (one matrix leg) the way a runner does; never raises on a failing step."""
+    job = workflow["jobs"][job_name]
+    ctx = {**contexts, "matrix": matrix or {}, "steps": {}, "job": {"status": "success"}}
+    workspace = runner.new_dir(f"work-{job_name}")
+    temp = runner.new_dir(f"temp-{job_name}")
+    env: dict[str, str] = dict(runner.base_env)
+    ctx["runner"] = {"temp": str(temp), "tool_cache": runner.base_env["RUNNER_TOOL_CACHE"]}
+    github = ctx["github"]
+    env.update(
+        {
+            "RUNNER_TEMP": str(temp),
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_RUN_ID": github["run_id"],
+            "GITHUB_RUN_ATTEMPT": github["run_attempt"],
+            "GITHUB_REPOSITORY": github["repository"],
+            "GITHUB_EVENT_NAME": github["event_name"],
+            "GITHUB_REF": github["ref"],
+            "GITHUB_SHA": github["sha"],
+            # The checked-out code runs, not the code the venv was installed from.
+            "PYTHONPATH": str(workspace),
+        }
+    )
+    env.update({k: env_value(v, ctx) for k, v in (workflow.get("env") or {}).items()})
+    env.update({k: env_value(v, ctx) for k, v in (job.get("env") or {}).items()})
+    status = "success"
+    results: list[StepResult] = []
+    for number, step in enumerate(job["steps"]):
+        name = step.get("name") or step.get("uses") or f"step {number}"
+        ctx["job"]["status"] = status
+        if not condition(step.get("if"), ctx, status):
+            results.append(StepResult(name, "skipped"))
+            if "id" in step:
+                ctx["steps"][step["id"]] = {"outcome": "skipped", "outputs": {}}
+            continue
+        step_env = {
+            **env,
+            **{k: env_value(v, ctx) for k, v in (step.get("env") or {}).items()},
+        }
+        if "uses" in step:
+            action = str(step["uses"]).split("@")[0]
+            inputs = {k: substitute(v, ctx) for k, v in (step.get("with") or {}).items()}
+            try:
+                outputs = ACTIONS[action](runner, workspace, inputs, ctx)
+                outcome, output = "success", ""
+            except Exception as error:  # a failed action fails its step, like on GitHub
+                outputs, outcome, output = {}, "failure", repr(error)
+        else:
+            files = {n: temp / f"{n}-{number}" for n in ("output", "env", "summary")}
+            for path in files.values():
+                path.touch()
+            step_env.update(
+                {
+                    "GITHUB_OUTPUT": str(files["output"]),
+                    "GITHUB_ENV": str(files["env"]),
+                    "GITHUB_STEP_SUMMARY": str(files["summary"]),
+                }
+            )
+            script = temp / f"step-{number}.sh"
+            script.write_text(step["run"])
+            completed = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                cwd=workspace,
+                env=step_env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            outcome = "success" if completed.returncode == 0 else "failure"
+            output = completed.stdout + completed.stderr
+            outputs = parse_outputs(files["output"])
+            env.update(parse_outputs(files["env"]))
+        results.append(StepResult(name, outcome, output, outputs))
+        if "id" in step:
+            ctx["steps"][step["id"]] = {"outcome": outcome, "outputs": outputs}
+        if outcome == "failure":
+            status = "failure"
+    ctx["job"]["status"] = status
+    job_outputs = {k: env_value(v, ctx) for k, v in (job.get("outputs") or {}).items()}
+    return JobResult(job_name, status, job_outputs, results, workspace)
+
+
+def run_workflow(
+    runner: Runner, path: Path, contexts: dict[str, Any], *, only: list[str] | None = None
+) -> dict[str, list[JobResult]]:
+    """Run a workflow's jobs in `needs` order (each matrix leg in turn); job name -> its legs."""
+    workflow = load_workflow(path)
+    done: dict[str, list[JobResult]] = {}
+    pending = [name for name in workflow["jobs"] if only is None or name in only]
+    while pending:
+        for name in list(pending):
+            job = workflow["jobs"][name]
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else list(needs)
+            if any(need in pending for need in needs):
+                continue
+            pending.remove(name)
+            needs_ctx = {
+                need: {
+                    "result": _combined(done.get(need, [])),
+                    "outputs": {k: v for leg in done.get(need, []) for k, v in leg.outputs.items()},
+                }
+                for need in needs
+            }
+            ctx = {**contexts, "needs": needs_ctx}
+            upstream = (
+                "success"
+                if all(n["result"] == "success" for n in needs_ctx.values())
+                else "failure"
+            )
+            if not condition(job.get("if"), ctx, upstream):
+                done[name] = [JobResult(name, "skipped", {}, [])]
+                continue
+            strategy = substitute((job.get("strategy") or {}).get("matrix"), ctx)
+            legs = strategy.get("include", []) if isinstance(strategy, dict) else [None]
+            done[name] = [run_job(runner, workflow, name, ctx, matrix=leg) for leg in legs]
+    return done
+
+
+def _combined(legs: list[JobResult]) -> str:
+    if not legs:
+        return "skipped"
+    if any(leg.result == "failure" for leg in legs):
+        return "failure"
+    if all(leg.result == "skipped" for leg in legs):
+        return "skipped"
+    return "success"
+
+
+def github_contexts(
+    *,
+    repository: str,
+    event_name: str,
+    event: dict[str, Any],
+    ref: str,
+    sha: str,
+    variables: dict[str, str],
+    secrets: dict[str, str],
+    run_id: int,
+) -> dict[str, Any]:
+    """The contexts of one workflow run."""
+    return {
+        "github": {
+            "repository": repository,
+            "event_name": event_name,
+            "event": event,
+            "ref": ref,
+            "sha": sha,
+            "run_id": str(run_id),
+            "run_attempt": "1",
+            "server_url": "https://github.com",
+            "token": "github-token-of-the-run",
+        },
+        "vars": variables,
+        "secrets": secrets,
+        "runner": {"temp": "/tmp", "tool_cache": "/opt/hostedtoolcache"},
+        "env": dict(os.environ),
+    }
