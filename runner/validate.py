@@ -1,4 +1,10 @@
-"""`leaderboard validate`: every config in conf/ and every record under a results folder."""
+"""`leaderboard validate`: every config in conf/ and every record under a results folder.
+
+Records are checked for schema, version, raw data and location (`runner.records.load`), and for
+the agreement of their own figures (`runner.records.consistency`: throughput, tokens, time,
+energy per response and per token, within the tolerance stated there). The hardware aliases
+(`conf/hardware_aliases.yaml`) are checked with the configs.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from pathlib import Path
 
 from runner.compose import compose_run_config, conf_dir, hydra_context
 from runner.errors import UserError
+from runner.records.consistency import inconsistencies
 from runner.records.load import scan_results
 
 CHECKED_GROUPS = ("model", "task", "backend")
@@ -24,6 +31,12 @@ def validate_configs(config_dir: Path | None = None) -> list[str]:
     from runner.accuracy.evaluate import validate_eval_configs
 
     problems += validate_eval_configs(root)
+    from runner.ingest.aliases import ALIASES_FILE, load_aliases
+
+    try:
+        load_aliases(root / ALIASES_FILE)
+    except UserError as error:
+        problems.append(str(error))
     return problems
 
 
@@ -43,6 +56,16 @@ def check_config_file(group: str, name: str) -> str | None:
 
 
 def validate_results(results_dir: Path) -> tuple[list[str], list[str], int]:
-    """(problems, warnings, number of valid records) for a results folder."""
+    """(problems, warnings, number of valid records) for a results folder.
+
+    A record whose figures disagree is a problem, one line per relation, naming the record file
+    and the fields; it is not counted as valid.
+    """
     scan = scan_results(results_dir)
-    return scan.problems, scan.warnings, len(scan.records)
+    problems = list(scan.problems)
+    valid = 0
+    for path, record in scan.records:
+        lines = inconsistencies(record)
+        problems.extend(f"{path}: {line}" for line in lines)
+        valid += not lines
+    return problems, scan.warnings, valid
