@@ -122,10 +122,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"warning: {line}", file=sys.stderr)
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
-    print(
-        f"build: {report.pages} pages, {report.rows} rows from {report.performance_records} "
-        f"performance and {report.accuracy_records} accuracy records -> {report.out}/index.html"
-    )
+    counts = f"{report.performance_records} performance and {report.accuracy_records} accuracy"
+    if report.published_records:
+        counts = (
+            f"{report.performance_records} performance, {report.accuracy_records} accuracy and "
+            f"{report.published_records} published"
+        )
+    out = f"{report.out}/index.html"
+    print(f"build: {report.pages} pages, {report.rows} rows from {counts} records -> {out}")
     return 0
 
 

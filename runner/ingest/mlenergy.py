@@ -298,8 +298,9 @@ def parse(
     models_file = layout.models[0]
     records: list[PublishedRecord] = []
     for path in layout.benchmarks:
-        records.extend(_benchmark_records(path, source, aliases, models, scores, models_file,
-                                          layout, problems))  # fmt: skip
+        records.extend(
+            _benchmark_records(path, source, aliases, models, scores, models_file, layout, problems)
+        )
     problems.raise_if_any()
     return records
 

@@ -121,12 +121,18 @@ def load_mapping(path: Path, problems: Problems) -> Mapping | None:
         return None
     for key in data:
         if key not in MAPPING_KEYS:
-            problems.add(path, f"{key}: unknown key (expected {', '.join(MAPPING_KEYS)})",
-                         lines.get((str(key),)))  # fmt: skip
+            problems.add(
+                path,
+                f"{key}: unknown key (expected {', '.join(MAPPING_KEYS)})",
+                lines.get((str(key),)),
+            )
     source = data.get("source")
     if not isinstance(source, dict):
-        problems.add(path, "source: missing (id, citation, url, methodology; "
-                     "optional license, version, date)", lines.get(("source",)))  # fmt: skip
+        problems.add(
+            path,
+            "source: missing (id, citation, url, methodology; optional license, version, date)",
+            lines.get(("source",)),
+        )
         source = {}
     card = check_source(
         source,
@@ -138,14 +144,20 @@ def load_mapping(path: Path, problems: Problems) -> Mapping | None:
     constants = _constants(path, data.get("constants") or {}, lines, problems)
     mapped = {c.field for c in columns}
     for field in sorted(mapped & set(constants)):
-        problems.add(path, f"{field}: both a column and a constant; give one",
-                     lines.get(("constants", field)))  # fmt: skip
+        problems.add(
+            path,
+            f"{field}: both a column and a constant; give one",
+            lines.get(("constants", field)),
+        )
     for field in REQUIRED:
         if field not in mapped and field not in constants:
             problems.add(path, f"{field}: needs a column or a constant (required)")
     if not any(c.field in METRIC_UNITS for c in columns):
-        problems.add(path, "columns: map at least one figure ("
-                     f"{', '.join(METRIC_UNITS)})", lines.get(("columns",)))  # fmt: skip
+        problems.add(
+            path,
+            f"columns: map at least one figure ({', '.join(METRIC_UNITS)})",
+            lines.get(("columns",)),
+        )
     if len(problems.lines) > before:
         return None
     return Mapping(path, card, columns, constants)
@@ -174,16 +186,21 @@ def _columns(
             continue
         field = spec["field"]
         if field not in FIELDS:
-            problems.add(path, f"{where}.field: expected one of {', '.join(FIELDS)}, got {field!r}",
-                         line)  # fmt: skip
+            problems.add(
+                path, f"{where}.field: expected one of {', '.join(FIELDS)}, got {field!r}", line
+            )
             continue
         units = METRIC_UNITS.get(field) or OTHER_UNITS.get(field)
         unit, unit_name = (1.0, 1.0), ""
         if units is not None:
             unit_name = str(spec.get("unit", next(iter(units))))
             if unit_name not in units:
-                problems.add(path, f"{where}.unit: expected one of {', '.join(units)} for {field}, "
-                             f"got {unit_name!r}", line)  # fmt: skip
+                problems.add(
+                    path,
+                    f"{where}.unit: expected one of {', '.join(units)} for {field}, "
+                    f"got {unit_name!r}",
+                    line,
+                )
                 continue
             unit = units[unit_name]
         elif "unit" in spec:
@@ -193,17 +210,20 @@ def _columns(
         shots = spec.get("num_fewshot")
         if field == "accuracy":
             if not isinstance(eval_task, str) or not eval_task.strip():
-                problems.add(path, f"{where}.eval_task: required for accuracy (e.g. "
-                             "arc_challenge)", line)  # fmt: skip
+                problems.add(
+                    path, f"{where}.eval_task: required for accuracy (e.g. arc_challenge)", line
+                )
                 continue
-            if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int)
-                                      or shots < 0):  # fmt: skip
+            if shots is not None and (
+                isinstance(shots, bool) or not isinstance(shots, int) or shots < 0
+            ):
                 problems.add(path, f"{where}.num_fewshot: expected a whole number >= 0", line)
                 continue
             key = f"accuracy:{eval_task}"
         elif eval_task is not None or shots is not None or "metric" in spec:
-            problems.add(path, f"{where}: eval_task, num_fewshot and metric are for accuracy only",
-                         line)  # fmt: skip
+            problems.add(
+                path, f"{where}: eval_task, num_fewshot and metric are for accuracy only", line
+            )
             continue
         else:
             key = field
@@ -212,8 +232,17 @@ def _columns(
             continue
         fields_seen[key] = column
         metric = spec.get("metric")
-        out.append(ColumnMap(column, field, unit, unit_name, eval_task, shots,
-                             None if metric is None else str(metric)))  # fmt: skip
+        out.append(
+            ColumnMap(
+                column,
+                field,
+                unit,
+                unit_name,
+                eval_task,
+                shots,
+                None if metric is None else str(metric),
+            )
+        )
     return out
 
 
@@ -227,18 +256,23 @@ def _constants(
     for field, value in raw.items():
         line = lines.get(("constants", str(field)))
         if field not in CONSTANT_FIELDS:
-            problems.add(path, f"constants.{field}: expected one of {', '.join(CONSTANT_FIELDS)}",
-                         line)  # fmt: skip
+            problems.add(
+                path, f"constants.{field}: expected one of {', '.join(CONSTANT_FIELDS)}", line
+            )
         elif field == "batch_size":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                problems.add(path, f"constants.batch_size: expected a whole number >= 1, "
-                             f"got {value!r}", line)  # fmt: skip
+                problems.add(
+                    path, f"constants.batch_size: expected a whole number >= 1, got {value!r}", line
+                )
             else:
                 out[field] = value
         elif field == "params_b":
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                problems.add(path, f"constants.params_b: expected a positive number (billions), "
-                             f"got {value!r}", line)  # fmt: skip
+                problems.add(
+                    path,
+                    f"constants.params_b: expected a positive number (billions), got {value!r}",
+                    line,
+                )
             else:
                 out[field] = float(value)
         elif (
@@ -277,8 +311,12 @@ def parse(
         header, rows = table
         missing = [c.column for c in mapping.columns if c.column not in header]
         if missing:
-            problems.add(path, f"column(s) {', '.join(map(repr, missing))} of {mapping.path.name} "
-                         f"not in the header ({', '.join(header)})", 1)  # fmt: skip
+            problems.add(
+                path,
+                f"column(s) {', '.join(map(repr, missing))} of {mapping.path.name} "
+                f"not in the header ({', '.join(header)})",
+                1,
+            )
             continue
         for row in rows:
             record = _row_record(path, header, row, mapping, source, aliases, problems)
@@ -286,8 +324,12 @@ def parse(
                 continue
             if record.run_id in seen:
                 other, line = seen[record.run_id]
-                problems.add(path, "same model, hardware, task and batch size as "
-                             f"{other.name} line {line}", row.line, 1)  # fmt: skip
+                problems.add(
+                    path,
+                    f"same model, hardware, task and batch size as {other.name} line {line}",
+                    row.line,
+                    1,
+                )
                 continue
             seen[record.run_id] = (path, row.line)
             records.append(record)
@@ -319,8 +361,12 @@ def _row_record(
         elif col.field in INT_FIELDS:
             if cell:
                 if not cell.isdigit() or int(cell) < 1:
-                    problems.add(path, f"{col.column}: expected a whole number >= 1, got {cell!r}",
-                                 row.line, number)  # fmt: skip
+                    problems.add(
+                        path,
+                        f"{col.column}: expected a whole number >= 1, got {cell!r}",
+                        row.line,
+                        number,
+                    )
                 else:
                     values[col.field] = int(cell)
         else:
@@ -331,9 +377,13 @@ def _row_record(
             converted = _convert(value, col.unit)
             if col.field == "accuracy":
                 if converted > 1:
-                    problems.add(path, f"{what}: expected a score of at most "
-                                 f"{'100' if col.unit_name == 'percent' else '1'}, got {cell!r}",
-                                 row.line, number)  # fmt: skip
+                    problems.add(
+                        path,
+                        f"{what}: expected a score of at most "
+                        f"{'100' if col.unit_name == 'percent' else '1'}, got {cell!r}",
+                        row.line,
+                        number,
+                    )
                     continue
                 score: dict[str, Any] = {"eval_task": col.eval_task, "score": converted}
                 if col.num_fewshot is not None:
@@ -353,16 +403,28 @@ def _row_record(
     model_id, task, hardware = values["model_id"], values["task"], values["hardware"]
     name = model_name_for(model_id)
     if name is None:
-        problems.add(path, f"model {model_id!r} cannot be named safely (org/name)", row.line,
-                     columns_of.get("model_id"))  # fmt: skip
+        problems.add(
+            path,
+            f"model {model_id!r} cannot be named safely (org/name)",
+            row.line,
+            columns_of.get("model_id"),
+        )
     if not SAFE_NAME.match(task) or ".." in task:
-        problems.add(path, f"task {task!r} is not a safe name (letters, digits, . _ -)", row.line,
-                     columns_of.get("task"))  # fmt: skip
+        problems.add(
+            path,
+            f"task {task!r} is not a safe name (letters, digits, . _ -)",
+            row.line,
+            columns_of.get("task"),
+        )
     alias = aliases.lookup(hardware)
     if alias is None:
-        problems.add(path, f"hardware {hardware!r} has no entry in {aliases.path} "
-                     f"(known: {aliases.known() or 'none'}); add one", row.line,
-                     columns_of.get("hardware"))  # fmt: skip
+        problems.add(
+            path,
+            f"hardware {hardware!r} has no entry in {aliases.path} "
+            f"(known: {aliases.known() or 'none'}); add one",
+            row.line,
+            columns_of.get("hardware"),
+        )
     if not any(v is not None for v in metrics.values()):
         problems.add(path, "no figure in this row (every mapped figure is empty)", row.line)
     if len(problems.lines) > before:
