@@ -44,8 +44,8 @@ from runner.records.calibration import (
 )
 from runner.records.layout import accuracy_parts, calibration_parts, performance_parts
 from runner.records.performance import (
-    Architecture,
     SCHEMA_VERSION,
+    Architecture,
     EnergyInfo,
     Identity,
     MeasuredSource,
