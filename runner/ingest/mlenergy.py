@@ -36,7 +36,7 @@ from runner.ingest.common import (
 )
 from runner.ingest.write import make_record, make_source
 from runner.records.layout import SAFE_NAME
-from runner.records.published import PublishedRecord, SourceRow
+from runner.records.published import PublishedRecord, PublishedSource, SourceRow
 
 FORMAT = "mlenergy-v1"
 BENCHMARK = re.compile(r"^(?P<gpu>[^_]+)_(?P<task>.+)_benchmark\.csv$")
@@ -144,11 +144,14 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def read_models(path: Path, problems: Problems) -> dict[str, tuple[int, dict[str, Any]]]:
-    """models.json: model -> (line of its key, {url, nickname, params}), every entry checked."""
+def read_models(path: Path, problems: Problems) -> dict[str, tuple[int, dict[str, Any]]] | None:
+    """models.json: model -> (line of its key, {url, nickname, params}), every entry checked.
+
+    None when the file cannot be read as a JSON object (a problem says why).
+    """
     text = read_text(path, problems)
     if text is None:
-        return {}
+        return None
     seen: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -159,10 +162,10 @@ def read_models(path: Path, problems: Problems) -> dict[str, tuple[int, dict[str
         data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as error:
         problems.add(path, f"not valid JSON ({error.msg})", error.lineno, error.colno)
-        return {}
+        return None
     if not isinstance(data, dict):
         problems.add(path, "expected a JSON object: model -> {url, nickname, params}", 1, 1)
-        return {}
+        return None
     lines = _key_lines(text)
     top = [key for key in seen if key in data]
     for key in sorted({k for k in top if top.count(k) > 1}):
@@ -290,11 +293,14 @@ def parse(
     """
     problems = Problems()
     card = load_source_card(source_card, problems)
+    card_ok = not problems.lines
     layout = find_files(paths, problems)
-    models = read_models(layout.models[0], problems) if layout.models else {}
+    if not layout.models or not layout.benchmarks:
+        problems.raise_if_any()
+    models = read_models(layout.models[0], problems)
     scores = read_scores(layout.scores[0], problems) if layout.scores else {}
-    problems.raise_if_any()
-    source = make_source(card, FORMAT, imported_utc)
+    # Every benchmark row is checked even when another file is bad: one line per bad row.
+    source = make_source(card, FORMAT, imported_utc) if card_ok else None
     models_file = layout.models[0]
     records: list[PublishedRecord] = []
     for path in layout.benchmarks:
@@ -307,9 +313,9 @@ def parse(
 
 def _benchmark_records(
     path: Path,
-    source: Any,
+    source: PublishedSource | None,
     aliases: HardwareAliases,
-    models: dict[str, tuple[int, dict[str, Any]]],
+    models: dict[str, tuple[int, dict[str, Any]]] | None,
     scores: dict[str, tuple[CsvRow, list[dict[str, Any]]]],
     models_file: Path,
     layout: Layout,
@@ -363,7 +369,7 @@ def _benchmark_records(
                 model_column,
             )
             continue
-        if model_id not in models:
+        if models is not None and model_id not in models:
             problems.add(
                 path, f"model {model_id!r} is not in {models_file.name}", row.line, model_column
             )
@@ -377,6 +383,8 @@ def _benchmark_records(
             if not any(row.cells[c] for c in METRICS):
                 problems.add(path, "no figure in this row (every cell is empty)", row.line, 2)
             continue
+        if source is None or models is None or problems.lines:
+            continue  # checked; the import is refused anyway
         model_line, entry = models[model_id]
         source_rows = [
             SourceRow(file=path.name, line=row.line, values=row.cells),
