@@ -536,7 +536,7 @@ def published_row(
     batch = "na" if ident.batch_size is None else ident.batch_size
     row: Row = {
         "row_id": f"{ident.task}|{ident.hardware_slug}|{ident.model_name}|bs{batch}"
-        f"|published:{record.source.source_id}",
+        f"|published:{record.source.source_id}:{record.run_id}",
         "task": ident.task,
         "hardware": ident.hardware_slug,
         "hardware_label": label,

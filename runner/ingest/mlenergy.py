@@ -129,7 +129,9 @@ def _role(path: Path) -> str | None:
 
 
 def _add(layout: Layout, path: Path) -> None:
-    getattr(layout, _role(path)).append(path)  # type: ignore[arg-type]
+    files = getattr(layout, _role(path))  # type: ignore[arg-type]
+    if path.resolve() not in {f.resolve() for f in files}:  # a file named twice counts once
+        files.append(path)
 
 
 def _key_lines(text: str) -> dict[str, int]:

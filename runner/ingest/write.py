@@ -101,6 +101,17 @@ def write_records(results: Path, records: list[PublishedRecord]) -> ImportReport
         UserError: a write failed (disk full, not writable); what this import wrote is removed.
     """
     targets = [(record_path(results, record), record) for record in records]
+    seen: set[Path] = set()
+    twice = []
+    for path, record in targets:
+        if path in seen:
+            twice.append(
+                f"{path}: the same source, model, hardware, task and batch size twice in this "
+                f"import ({record.source_rows[0].file} line {record.source_rows[0].line})"
+            )
+        seen.add(path)
+    if twice:
+        raise ImportRefused(twice)
     duplicates = [
         f"{path}: already imported (source {record.source.source_id!r}, model "
         f"{record.identity.model_id!r}, hardware {record.identity.hardware_name!r}, task "

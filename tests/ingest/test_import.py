@@ -404,3 +404,29 @@ def test_hardware_aliases(tmp_path: Path) -> None:
     bad.write_text("aliases:\n  A100: {slug: a, label: x}\n  a100: {slug: b, label: y}\n")
     with pytest.raises(ConfigError, match="listed twice"):
         load_aliases(bad)
+
+
+def test_a_file_named_twice_counts_once(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    result = import_files("mlenergy-v1", [MLENERGY, MLENERGY / "A40_chat_benchmark.csv"], results)
+    assert len(result.report.written) == 8
+
+
+def test_schema_command_prints_the_published_schema(capsys) -> None:
+    assert main(["schema", "--kind", "published"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "PublishedRecord"
+    assert schema["$id"] == "energy-leaderboard/published-record/v1"
+    metrics = schema["$defs"]["PublishedMetrics"]
+    assert "required" not in metrics  # every figure is optional: absent when not published
+
+
+def test_validate_checks_the_aliases_file(tmp_path: Path) -> None:
+    from runner.validate import validate_configs
+
+    conf = tmp_path / "conf"
+    shutil.copytree(REPO / "conf", conf)
+    (conf / "hardware_aliases.yaml").write_text("aliases:\n  A100: {slug: 'a b', label: x}\n")
+    problems = validate_configs(conf)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{conf / 'hardware_aliases.yaml'}: aliases.A100.slug")

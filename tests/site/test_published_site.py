@@ -349,3 +349,29 @@ def test_browser_published_pages_load_without_errors(browser_site, page) -> None
         for chart in page.query_selector_all("div.chart:not([data-rendered=empty])"):
             assert chart.query_selector_all("g.mark-symbol > path, g.mark-rect > path"), name
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_hostile_published_strings_are_shown_as_text(tmp_path) -> None:
+    payload = "<script>window.__pwned=1</script>"
+    table = tmp_path / "t.csv"
+    table.write_text(f'Model,Name,J\norg/m,"{payload}",12.5\n')
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "source:\n"
+        "  id: hostile\n"
+        f"  citation: '{payload}'\n"
+        "  url: https://example.org/x\n"
+        f"  methodology: '\"><img src=x onerror=alert(2)>'\n"
+        "columns:\n  Model: model_id\n  Name: display_name\n"
+        "  J: {field: energy_per_response_j, unit: J}\n"
+        "constants:\n  hardware: A40\n  task: chat\n"
+    )
+    results = tmp_path / "results"
+    import_files("csv", [table], results, mapping=mapping)
+    out = tmp_path / "_site"
+    build_site(results, out, strict=True, bundle=BUNDLE)
+    for page in out.rglob("*.html"):
+        text = page.read_text()
+        assert payload not in text and "<img src=x" not in text, page
+        assert text.count("</script>") == text.count("<script"), page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in (out / "methodology.html").read_text()
