@@ -414,8 +414,12 @@
     var front = hasFront ? paretoFront(usable, xc.better, yc.better) : new Set();
     usable.forEach(function (p) { p.frontier = front.has(p.key) ? "on the Pareto front" : "dominated"; });
     var publishedShown = rows.filter(function (r) { return r.source === "published"; }).length;
+    var droppedPoints = points.filter(function (p) { return usable.indexOf(p) < 0; });
+    var droppedPublished = droppedPoints.filter(function (p) { return p.source !== "measured"; }).length;
+    var why = [droppedPublished < droppedPoints.length ? "not measured" : "", droppedPublished ? "not published" : ""]
+      .filter(Boolean).join(" or ");
     $("chart-explore-note").textContent = usable.length + " point(s) drawn" +
-      (dropped ? "; dropped " + dropped + " with a missing value (" + (publishedShown ? "not measured or not published" : "not measured") + ")" : "") +
+      (dropped ? "; dropped " + dropped + " with a missing value (" + why + ")" : "") +
       (hasFront ? "" : "; no front: an axis has no better direction") + "." +
       (PUBLISHED_ROWS ? (publishedShown ? " The front includes " + publishedShown + " published row(s)." : " The front includes measured results only.") : "");
     var token = ++explorerToken;
