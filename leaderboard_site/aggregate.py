@@ -9,6 +9,15 @@ per `runner.accuracy.join`: same model id and same revision only; a missing scor
 arithmetic intensity, achieved shares of the calibrated ceilings) are computed here by
 `runner.hardware.derived.derive` from the pooled inputs and the calibration the row's newest
 record links to: derived, never stored; None when an input is missing.
+
+Published records (`runner.records.published`) become rows of their own, never pooled with
+measured ones: each holds exactly the figures its source published (every other column is None,
+shown as "not published"), its accuracy comes only from its source, no hardware-aware metric is
+derived from it, and it carries its source (`source`, `source_id`, `citation`, ...). A
+published row is placed on the boards of the measured hardware its alias names
+(`conf/hardware_aliases.yaml`, `boards`) when those have results, else on a board of its own.
+Throughput is the stored figure (a row pooling several records: their time-weighted mean), never
+recomputed from tokens and time.
 """
 
 from __future__ import annotations
@@ -33,9 +42,11 @@ from leaderboard_site.columns import (
 from leaderboard_site.pareto import Direction, pareto_front
 from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
 from runner.hardware.derived import DerivedSettings, derive, load_settings
+from runner.ingest.aliases import HardwareAliases, load_aliases
 from runner.records.accuracy import AccuracyRecord
 from runner.records.calibration import CalibrationRecord
 from runner.records.performance import PerformanceRecord
+from runner.records.published import PublishedRecord
 
 Row = dict[str, Any]
 
@@ -50,6 +61,24 @@ PARETO_VIEWS: tuple[tuple[str, str, Direction, str, Direction, str], ...] = (
 )  # fmt: skip
 
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MEASURED = "measured"
+PUBLISHED = "published"
+# Row keys that say where a row's figures come from (downloads and board pages carry them).
+SOURCE_KEYS = ("source", "source_id", "citation", "source_url", "source_note")
+PUBLISHED_DERIVED_NOTE = (
+    "published result: hardware-aware metrics are derived from this project's measurements only"
+)
+# PublishedMetrics field -> row key (the same names).
+PUBLISHED_METRIC_KEYS = (
+    "throughput_tok_s",
+    "response_tokens",
+    "latency_s",
+    "ttft_s",
+    "tpot_s",
+    "energy_per_response_j",
+    "energy_per_token_j",
+    "avg_power_w",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +86,7 @@ class LoadedRecord:
     """A validated record and its path relative to the results root (POSIX form)."""
 
     relpath: str
-    record: PerformanceRecord | AccuracyRecord | CalibrationRecord
+    record: PerformanceRecord | AccuracyRecord | CalibrationRecord | PublishedRecord
 
 
 @dataclass(frozen=True)
@@ -118,20 +147,36 @@ class Board:
     slug: str
     rows: list[Row]
     fronts: dict[str, list[str]] = field(default_factory=dict)
+    fronts_measured: dict[str, list[str]] = field(default_factory=dict)
+    published_labels: list[str] = field(default_factory=list)
+
+    @property
+    def published_count(self) -> int:
+        """How many of the board's rows are published results."""
+        return sum(1 for row in self.rows if row.get("source") == PUBLISHED)
+
+    @property
+    def measured_rows(self) -> list[Row]:
+        """The board's rows measured by this project."""
+        return [row for row in self.rows if row.get("source") != PUBLISHED]
 
 
 @dataclass
 class ModelSummary:
-    """Everything the model page shows about one model (config name)."""
+    """Everything the model page shows about one model (config name).
+
+    A model with published results only has no revision, config or provenance of ours (None /
+    empty): the page shows its sources instead.
+    """
 
     model_name: str
     slug: str
     display_name: str
     model_id: str
-    revision: str
-    params: int
-    dtype: str
-    license: str
+    revision: str | None
+    params: int | None
+    dtype: str | None
+    license: str | None
     url: str
     trust_remote_code: bool
     random_weights: bool
@@ -141,6 +186,9 @@ class ModelSummary:
     rows: list[Row]
     performance_files: list[dict[str, Any]]
     accuracy: list[dict[str, Any]]
+    measured: bool = True
+    published: list[dict[str, Any]] = field(default_factory=list)
+    published_files: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +209,8 @@ class SiteData:
     notes: list[str]
     calibrations: dict[str, CalibrationInfo] = field(default_factory=dict)
     settings: DerivedSettings | None = None
+    published_count: int = 0
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
 
 def slugify(text: str) -> str:
@@ -205,10 +255,26 @@ def _ratio(numerator: float | None, denominator: float) -> float | None:
     return numerator / denominator
 
 
+def stored_throughput(records: Sequence[PerformanceRecord]) -> float | None:
+    """The stored throughput of a row (tokens/s): the record's own `summary.throughput_tok_s`.
+
+    Several records: the mean of their stored throughputs weighted by measured time (which is
+    total tokens / total time when each record agrees with itself). None without measured time.
+    """
+    timed = [r for r in records if r.summary.measured_time_s > 0]
+    if not timed:
+        return None
+    if len(timed) == 1:
+        return timed[0].summary.throughput_tok_s
+    total = sum(r.summary.measured_time_s for r in timed)
+    return sum(r.summary.throughput_tok_s * r.summary.measured_time_s for r in timed) / total
+
+
 def pool_records(records: Sequence[PerformanceRecord]) -> dict[str, Any]:
     """Pooled metric values of records sharing one row key (units as in the column table).
 
-    Energy is pooled only when every record measured it; otherwise it is None.
+    Energy is pooled only when every record measured it; otherwise it is None. Throughput is the
+    stored figure (`stored_throughput`), not recomputed.
     """
     requests = sum(r.summary.requests for r in records)
     tokens = sum(r.summary.output_tokens for r in records)
@@ -249,7 +315,7 @@ def pool_records(records: Sequence[PerformanceRecord]) -> dict[str, Any]:
         ),
         "ttft_s": stat_mean("ttft_s"),
         "tpot_s": _weighted_mean(tpots),
-        "throughput_tok_s": tokens / time_s if time_s > 0 else None,
+        "throughput_tok_s": stored_throughput(records),
         "response_tokens": stat_mean("response_tokens"),
         "peak_memory_gb": max(memory) / 1e9 if memory else None,
         "runs": len(records),
@@ -415,32 +481,188 @@ def accuracy_entry(item: LoadedRecord, chosen: bool) -> dict[str, Any]:
     }
 
 
-def mark_fronts(rows: list[Row]) -> dict[str, list[str]]:
-    """Per Pareto view, the row ids on the front; sets `front_<view>` on every row."""
+def mark_fronts(rows: list[Row], flag: str = "front_") -> dict[str, list[str]]:
+    """Per Pareto view, the row ids on the front; sets `<flag><view>` on every row."""
     fronts: dict[str, list[str]] = {}
     for name, x_key, x_better, y_key, y_better, _ in PARETO_VIEWS:
         front = pareto_front(
             ((row["row_id"], row.get(x_key), row.get(y_key)) for row in rows), x_better, y_better
         )
         for row in rows:
-            row[f"front_{name}"] = row["row_id"] in front
+            row[f"{flag}{name}"] = row["row_id"] in front
         fronts[name] = sorted(str(key) for key in front)
     return fronts
+
+
+def published_scores(record: PublishedRecord, eval_tasks: Sequence[str]) -> dict[str, float | None]:
+    """A published record's scores by eval task (None where its source gives none).
+
+    A reference task's score fills its column only at the reference shots (a 0-shot ARC is not
+    the 25-shot ARC column); the model page lists every published score.
+    """
+    scores: dict[str, float | None] = dict.fromkeys(eval_tasks)
+    for score in record.accuracy:
+        wanted = REFERENCE_SHOTS.get(score.eval_task)
+        if wanted is not None and score.num_fewshot != wanted:
+            continue
+        if score.eval_task in scores:
+            scores[score.eval_task] = score.score
+    return scores
+
+
+def source_note(record: PublishedRecord, hardware_label: str) -> str:
+    """The hover text of a published row: who published it, on what, and how."""
+    source = record.source
+    parts = [f"Published: {source.citation}"]
+    if source.version:
+        parts.append(f"version {source.version}")
+    if source.date:
+        parts.append(f"dated {source.date}")
+    note = ", ".join(parts) + f" ({source.url})."
+    note += f" Hardware as published: {record.identity.hardware_name} ({hardware_label})."
+    return f"{note} Methodology: {source.methodology}"
+
+
+def published_row(
+    item: LoadedRecord,
+    eval_tasks: Sequence[str],
+    average_over: Sequence[str],
+    labels: dict[str, str],
+) -> Row:
+    """The row of one published record: its published figures, every other value None."""
+    record: PublishedRecord = item.record  # type: ignore[assignment]
+    ident = record.identity
+    label = labels.get(ident.hardware_slug, ident.hardware_name)
+    batch = "na" if ident.batch_size is None else ident.batch_size
+    row: Row = {
+        "row_id": f"{ident.task}|{ident.hardware_slug}|{ident.model_name}|bs{batch}"
+        f"|published:{record.source.source_id}:{record.run_id}",
+        "task": ident.task,
+        "hardware": ident.hardware_slug,
+        "hardware_label": label,
+        "board_slug": board_slug(ident.task, ident.hardware_slug),
+        "model": record.model.display_name,
+        "model_name": ident.model_name,
+        "model_slug": slugify(ident.model_name),
+        "model_id": ident.model_id,
+        "revision": None,
+        "params_b": record.model.params_b,
+        "batch_size": ident.batch_size,
+        "backend": None,
+        "dtype": record.model.precision,
+        "energy_source": None,
+        "energy_reason": None,
+        "random_weights": False,
+        "trust_remote_code": False,
+        "run_ids": [record.run_id],
+        "files": [site_data_path(item.relpath)],
+        "ended_utc": record.source.imported_utc,
+        "requests": None,
+        "output_tokens": None,
+        "measured_time_s": None,
+        "energy_j": None,
+        "energy_above_idle_per_response_j": None,
+        "idle_power_w": None,
+        "latency_p90_s": None,
+        "peak_memory_gb": None,
+        "runs": None,
+        "source": PUBLISHED,
+        "source_id": record.source.source_id,
+        "citation": record.source.citation,
+        "source_url": record.source.url,
+        "source_note": source_note(record, label),
+    }
+    for key in PUBLISHED_METRIC_KEYS:
+        row[key] = getattr(record.metrics, key)
+    row.update(dict.fromkeys(DERIVED_KEYS))
+    row.update(
+        gflops_per_token=None,
+        achieved_bandwidth_gb_s=None,
+        achieved_gflop_s=None,
+        flops_per_token=None,
+        achieved_flop_s=None,
+        calibration_id=None,
+        linked_calibration_id=None,
+        derived_notes=PUBLISHED_DERIVED_NOTE,
+    )
+    scores = published_scores(record, eval_tasks)
+    for eval_task in eval_tasks:
+        row[accuracy_key(eval_task)] = scores[eval_task]
+    row["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
+    return row
+
+
+def source_summaries(pub_items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
+    """One entry per published source, for the methodology page and the model pages.
+
+    `not_published` lists the figures none of the source's records holds.
+    """
+    by_source: dict[str, list[PublishedRecord]] = defaultdict(list)
+    for item in pub_items:
+        record: PublishedRecord = item.record  # type: ignore[assignment]
+        by_source[record.source.source_id].append(record)
+    out = []
+    for source_id in sorted(by_source):
+        records = sorted(by_source[source_id], key=lambda r: r.run_id)
+        newest = max(records, key=lambda r: r.source.imported_utc)
+        present = {k for r in records for k in PUBLISHED_METRIC_KEYS if getattr(r.metrics, k)}
+        hardware = sorted({(r.identity.hardware_name, r.identity.hardware_slug) for r in records})
+        out.append(
+            {
+                **newest.source.model_dump(mode="json"),
+                "records": len(records),
+                "hardware": [{"name": n, "slug": slug} for n, slug in hardware],
+                "tasks": sorted({r.identity.task for r in records}),
+                "published_figures": [k for k in PUBLISHED_METRIC_KEYS if k in present],
+                "not_published": [k for k in PUBLISHED_METRIC_KEYS if k not in present],
+                "batch_sizes": sorted(
+                    {r.identity.batch_size for r in records if r.identity.batch_size}
+                ),
+            }
+        )
+    return out
+
+
+def place_published(
+    published: Sequence[Row], measured_hardware: set[str], aliases: HardwareAliases | None
+) -> list[tuple[str, str, Row]]:
+    """(task, board hardware, row copy) for every published row and every board it shows on.
+
+    A row shows on the boards of the measured hardware its alias lists (`boards`) that have
+    results; where none has, on a board of its own hardware slug. Each board gets its own copy
+    (its Pareto flags are the board's); the row's `board_slug` names its first board.
+    """
+    by_slug = aliases.by_slug() if aliases is not None else {}
+    placed: list[tuple[str, str, Row]] = []
+    for row in published:
+        alias = by_slug.get(row["hardware"])
+        targets = [b for b in (alias.boards if alias else ()) if b in measured_hardware]
+        if not targets:
+            targets = [row["hardware"]]
+        row["board_slug"] = board_slug(row["task"], targets[0])
+        for target in targets:
+            copy = dict(row)
+            copy["board_slug"] = board_slug(row["task"], target)
+            placed.append((row["task"], target, copy))
+    return placed
 
 
 def aggregate(
     items: Sequence[LoadedRecord],
     warnings: Sequence[str] = (),
     settings: DerivedSettings | None = None,
+    aliases: HardwareAliases | None = None,
 ) -> SiteData:
     """Rows, boards and model summaries from validated records.
 
     Args:
-        items: every valid record (performance, accuracy, calibration) with its path under the
-            results root.
+        items: every valid record (performance, accuracy, calibration, published) with its path
+            under the results root.
         warnings: warnings found while loading (carried into the result).
         settings: carbon/cost settings of the derived metrics; default: read
             conf/derived/default.yaml (`runner.hardware.derived.load_settings`).
+        aliases: the hardware aliases (which boards show published rows, and their labels);
+            default: read conf/hardware_aliases.yaml when there are published records.
     """
     settings = settings or load_settings()
     calibrations = {
@@ -450,12 +672,19 @@ def aggregate(
     }
     perf_all = [i for i in items if isinstance(i.record, PerformanceRecord)]
     acc_items = [i for i in items if isinstance(i.record, AccuracyRecord)]
+    pub_items = sorted(
+        (i for i in items if isinstance(i.record, PublishedRecord)), key=lambda i: i.relpath
+    )
+    if pub_items and aliases is None:
+        aliases = load_aliases()
     acc_records: list[AccuracyRecord] = [i.record for i in acc_items]  # type: ignore[misc]
     perf, revision_warnings = select_revisions(perf_all)
     all_warnings = [*warnings, *revision_warnings]
     notes: list[str] = []
 
     found_eval = {r.identity.eval_task for r in acc_records}
+    for item in pub_items:
+        found_eval |= {s.eval_task for s in item.record.accuracy}  # type: ignore[union-attr]
     eval_tasks = ordered_eval_tasks(found_eval)
     reference = [t for t in eval_tasks if t in REFERENCE_EVAL_TASKS]
     average_over = reference or eval_tasks
@@ -512,20 +741,36 @@ def aggregate(
         for eval_task in eval_tasks:
             row[accuracy_key(eval_task)] = scores[eval_task]
         row["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
+        row.update(
+            source=MEASURED, source_id=None, citation=None, source_url=None, source_note=None
+        )
         rows.append(row)
 
-    boards: list[Board] = []
+    labels = {a.slug: a.label for a in aliases.by_name.values()} if aliases else {}
+    published = [published_row(i, eval_tasks, average_over, labels) for i in pub_items]
+
     by_board: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
         by_board[(row["task"], row["hardware"])].append(row)
+    measured_hardware = {row["hardware"] for row in rows}
+    for task, target, copy in place_published(published, measured_hardware, aliases):
+        by_board[(task, target)].append(copy)
+    boards: list[Board] = []
     for (task, hardware), board_rows in sorted(by_board.items()):
-        labels = {row["hardware_label"] for row in board_rows}
-        label = labels.pop() if len(labels) == 1 else hardware
+        own = [r for r in board_rows if r.get("source") != PUBLISHED] or board_rows
+        labels_found = {row["hardware_label"] for row in own}
+        label = labels_found.pop() if len(labels_found) == 1 else hardware
         board = Board(task, hardware, label, board_slug(task, hardware), board_rows)
         board.fronts = mark_fronts(board_rows)
+        if board.published_count:
+            board.fronts_measured = mark_fronts(board.measured_rows, "front_measured_")
+            board.published_labels = sorted(
+                {r["hardware_label"] for r in board_rows if r.get("source") == PUBLISHED} - {label}
+            )
         boards.append(board)
+    rows.extend(published)
 
-    models = _model_summaries(perf, acc_items, rows)
+    models = _model_summaries(perf, acc_items, rows, pub_items)
     perf_models = {(m.model_id, m.revision) for m in models}
     for item in acc_items:
         ident = item.record.identity  # type: ignore[union-attr]
@@ -538,7 +783,12 @@ def aggregate(
     tasks = sorted({row["task"] for row in rows})
     hardware_labels = {board.hardware: board.hardware_label for board in boards}
     hardware = sorted(hardware_labels.items())
-    ends = [i.record.provenance.ended_utc for i in items]
+    ends = [
+        i.record.source.imported_utc  # type: ignore[union-attr]
+        if isinstance(i.record, PublishedRecord)
+        else i.record.provenance.ended_utc
+        for i in items
+    ]
     return SiteData(
         rows=rows,
         boards=boards,
@@ -554,15 +804,28 @@ def aggregate(
         notes=notes,
         calibrations=calibrations,
         settings=settings,
+        published_count=len(pub_items),
+        sources=source_summaries(pub_items),
     )
 
 
+def _published_entries(pub_items: Sequence[LoadedRecord]) -> dict[str, list[LoadedRecord]]:
+    by_model: dict[str, list[LoadedRecord]] = defaultdict(list)
+    for item in pub_items:
+        by_model[item.record.identity.model_name].append(item)  # type: ignore[union-attr]
+    return by_model
+
+
 def _model_summaries(
-    perf: Sequence[LoadedRecord], acc_items: Sequence[LoadedRecord], rows: Sequence[Row]
+    perf: Sequence[LoadedRecord],
+    acc_items: Sequence[LoadedRecord],
+    rows: Sequence[Row],
+    pub_items: Sequence[LoadedRecord] = (),
 ) -> list[ModelSummary]:
     by_model: dict[str, list[LoadedRecord]] = defaultdict(list)
     for item in perf:
         by_model[item.record.identity.model_name].append(item)  # type: ignore[union-attr]
+    published_by_model = _published_entries(pub_items)
     rows_by_model: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         rows_by_model[row["model_name"]].append(row)
@@ -571,7 +834,60 @@ def _model_summaries(
         ident = item.record.identity  # type: ignore[union-attr]
         acc_by_model[(ident.model_id, ident.model_revision)].append(item)
     models: list[ModelSummary] = []
-    for name in sorted(by_model):
+    for name in sorted(set(by_model) | set(published_by_model)):
+        published = _published_summary(published_by_model.get(name, []))
+        published_files = [
+            {
+                "run_id": i.record.run_id,
+                "source_id": i.record.source.source_id,  # type: ignore[union-attr]
+                "task": i.record.identity.task,  # type: ignore[union-attr]
+                "hardware": i.record.identity.hardware_name,  # type: ignore[union-attr]
+                "file": site_data_path(i.relpath),
+            }
+            for i in published_by_model.get(name, [])
+        ]
+        model_rows = sorted(
+            rows_by_model[name],
+            key=lambda r: (
+                r["task"],
+                r["hardware"],
+                r["batch_size"] or 0,
+                r["backend"] or "",
+                r.get("source_id") or "",
+            ),
+        )
+        if name not in by_model:
+            candidates: list[PublishedRecord] = [i.record for i in published_by_model[name]]  # type: ignore[misc]
+            # A source that gives a display name (not just the id) names the page.
+            first = next(
+                (r for r in candidates if r.model.display_name != r.identity.model_id),
+                candidates[0],
+            )
+            models.append(
+                ModelSummary(
+                    model_name=name,
+                    slug=slugify(name),
+                    display_name=first.model.display_name,
+                    model_id=first.identity.model_id,
+                    revision=None,
+                    params=None,
+                    dtype=first.model.precision,
+                    license=None,
+                    url=first.model.url or "",
+                    trust_remote_code=False,
+                    random_weights=False,
+                    base_model=None,
+                    config={},
+                    provenance={},
+                    rows=model_rows,
+                    performance_files=[],
+                    accuracy=[],
+                    measured=False,
+                    published=published,
+                    published_files=published_files,
+                )
+            )
+            continue
         items = sorted(by_model[name], key=lambda i: i.record.run_id)
         newest: PerformanceRecord = items[-1].record  # type: ignore[assignment]
         ident = newest.identity
@@ -600,7 +916,7 @@ def _model_summaries(
                 "energy_source": i.record.energy.source,  # type: ignore[union-attr]
                 "file": site_data_path(i.relpath),
                 "raw_file": site_data_path(
-                    str(PurePosixPath(i.relpath).parent / i.record.raw_data.file)
+                    str(PurePosixPath(i.relpath).parent / i.record.raw_data.file)  # type: ignore[union-attr]
                 ),
             }
             for i in items
@@ -621,19 +937,49 @@ def _model_summaries(
                 base_model=newest.model.base_model,
                 config=newest.config,
                 provenance=newest.provenance.model_dump(mode="json"),
-                rows=sorted(
-                    rows_by_model[name],
-                    key=lambda r: (r["task"], r["hardware"], r["batch_size"], r["backend"]),
-                ),
+                rows=model_rows,
                 performance_files=files,
                 accuracy=accuracy,
+                published=published,
+                published_files=published_files,
             )
         )
     return models
 
 
+def _published_summary(items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
+    """Per source of a model's published records: the source and the model facts it gives."""
+    by_source: dict[str, list[PublishedRecord]] = defaultdict(list)
+    for item in items:
+        record: PublishedRecord = item.record  # type: ignore[assignment]
+        by_source[record.source.source_id].append(record)
+    out = []
+    for source_id in sorted(by_source):
+        records = by_source[source_id]
+        first = records[0]
+        scores = {(s.eval_task, s.num_fewshot): s for r in records for s in r.accuracy}
+        out.append(
+            {
+                "source": first.source.model_dump(mode="json"),
+                "model_id": first.identity.model_id,
+                "display_name": first.model.display_name,
+                "url": first.model.url,
+                "params_b": first.model.params_b,
+                "precision": first.model.precision,
+                "accuracy": [
+                    scores[key].model_dump(mode="json") for key in sorted(scores, key=str)
+                ],
+            }
+        )
+    return out
+
+
 TABLE_KEYS_EXTRA = (
     "row_id",
+    "source",
+    "source_id",
+    "citation",
+    "source_url",
     "task",
     "hardware",
     "hardware_label",

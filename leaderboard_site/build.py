@@ -19,6 +19,7 @@ from typing import Any
 
 from leaderboard_site.aggregate import (
     PARETO_VIEWS,
+    SOURCE_KEYS,
     LoadedRecord,
     SiteData,
     aggregate,
@@ -56,6 +57,7 @@ class BuildReport:
     accuracy_records: int
     rows: int
     warnings: list[str] = field(default_factory=list)
+    published_records: int = 0
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -140,6 +142,7 @@ BOARD_ROW_KEYS = (
     "calibration_id",
     "derived_notes",
     *(f"front_{name}" for name, *_ in PARETO_VIEWS),
+    *SOURCE_KEYS,
 )
 
 
@@ -170,9 +173,18 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
         **common,
     )
     for board in data.boards:
-        charts = board_charts(board.rows, data.columns)
-        rooflines = roofline_views(board.rows, data.calibrations)
-        specs = {c.chart_id: c.spec for c in charts if c.spec is not None}
+        with_published = board.published_count > 0
+        charts = board_charts(board.rows, data.columns, with_source=with_published)
+        # The same charts over the measured rows only, shown when published rows are hidden.
+        charts_measured = (
+            board_charts(
+                board.measured_rows, data.columns, "chart-m-", "front_measured_", with_source=True
+            )
+            if with_published
+            else []
+        )
+        rooflines = roofline_views(board.measured_rows, data.calibrations)
+        specs = {c.chart_id: c.spec for c in (*charts, *charts_measured) if c.spec is not None}
         specs.update({v.chart.chart_id: v.chart.spec for v in rooflines if v.chart.spec})
         payload = {
             "columns": columns_json,
@@ -183,6 +195,8 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
             "derived_keys": list(DERIVED_KEYS),
             "boards": boards_nav,
         }
+        if with_published:
+            payload["published_rows"] = board.published_count
         pages[f"{BOARD_DIR}/{board.slug}.html"] = render_page(
             env,
             "board.html",
@@ -190,6 +204,7 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
             page="board",
             board=board,
             charts=charts,
+            charts_measured=charts_measured,
             rooflines=rooflines,
             specs=specs,
             payload=payload,
@@ -291,6 +306,7 @@ def build_site(
         warnings=data.warnings,
         skipped=skipped,
         notes=notes,
+        published_records=data.published_count,
     )
 
 

@@ -56,11 +56,24 @@ def _label(columns: dict[str, Column], key: str) -> str:
 
 def _missing_reason(columns: dict[str, Column], keys: Sequence[str], rows: Sequence[Row]) -> str:
     parts = []
+    published = measured = False
     for key in keys:
-        count = sum(1 for row in rows if not _usable(row.get(key)))
-        if count:
-            parts.append(f"{count} without {columns[key].label.lower()}")
-    return ", ".join(parts) + " (not measured)" if parts else ""
+        missing = [row for row in rows if not _usable(row.get(key))]
+        if missing:
+            parts.append(f"{len(missing)} without {columns[key].label.lower()}")
+            published |= any(row.get("source") == "published" for row in missing)
+            measured |= any(row.get("source") != "published" for row in missing)
+    why = " / ".join(
+        word for word, flag in (("not measured", measured), ("not published", published)) if flag
+    )
+    return ", ".join(parts) + f" ({why})" if parts else ""
+
+
+def _source_text(row: Row) -> str:
+    """A point's source for tooltips: 'measured', or 'published: <citation>'."""
+    if row.get("source") == "published":
+        return f"published: {row.get('citation')}"
+    return "measured"
 
 
 def _finish(template: dict[str, Any], values: list[dict[str, Any]]) -> dict[str, Any]:
@@ -78,10 +91,12 @@ def pareto_chart(
     x_key: str,
     y_key: str,
     front_flag: str,
+    with_source: bool = False,
 ) -> ChartSpec:
     """A scatter of every configuration with the Pareto front drawn as a line.
 
-    Frontier points are filled and larger; the legend (click) highlights one model.
+    Frontier points are filled and larger; the legend (click) highlights one model. With
+    `with_source` (a board holding published rows) each point's tooltip names its source.
     """
     usable = [r for r in rows if _usable(r.get(x_key)) and _usable(r.get(y_key))]
     dropped = len(rows) - len(usable)
@@ -94,15 +109,19 @@ def pareto_chart(
             "x": r[x_key],
             "y": r[y_key],
             "frontier": "on the Pareto front" if r.get(front_flag) else "dominated",
+            **({"source": _source_text(r)} if with_source else {}),
         }
         for r in usable
     ]
-    spec = _finish(_pareto_template(title, _label(columns, x_key), _label(columns, y_key)), values)
+    template = _pareto_template(title, _label(columns, x_key), _label(columns, y_key), with_source)
+    spec = _finish(template, values)
     return ChartSpec(chart_id, title, spec, len(values), dropped, reason)
 
 
 @functools.lru_cache(maxsize=64)
-def _pareto_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
+def _pareto_template(
+    title: str, x_title: str, y_title: str, with_source: bool = False
+) -> dict[str, Any]:
     """The validated Vega-Lite spec of a Pareto chart, without data (built once per titles)."""
     pick = alt.selection_point(fields=["model"], bind="legend", name="pick")
     base = alt.Chart(alt.Data(name="points"))
@@ -114,6 +133,8 @@ def _pareto_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
         alt.Tooltip("frontier:N", title="Pareto"),
         alt.Tooltip("energy_source:N", title="Energy source"),
     ]
+    if with_source:
+        tooltip.append(alt.Tooltip("source:N", title="Source"))
     points = (
         base.mark_point(size=70, strokeWidth=2)
         .encode(
@@ -144,7 +165,9 @@ def _pareto_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
     return chart.to_dict()
 
 
-def sweep_chart(chart_id: str, rows: Sequence[Row], columns: dict[str, Column]) -> ChartSpec:
+def sweep_chart(
+    chart_id: str, rows: Sequence[Row], columns: dict[str, Column], with_source: bool = False
+) -> ChartSpec:
     """Batch-size sweep: energy per token vs throughput, one line per model, ordered by batch."""
     x_key, y_key = "throughput_tok_s", "energy_per_token_j"
     title = "Batch-size sweep: energy per token vs throughput"
@@ -153,7 +176,15 @@ def sweep_chart(chart_id: str, rows: Sequence[Row], columns: dict[str, Column]) 
     reason = _missing_reason(columns, (x_key, y_key), rows)
     if not usable:
         return ChartSpec(chart_id, title, None, 0, dropped, reason)
-    values = [{**{f: r.get(f) for f in POINT_FIELDS}, "x": r[x_key], "y": r[y_key]} for r in usable]
+    values = [
+        {
+            **{f: r.get(f) for f in POINT_FIELDS},
+            "x": r[x_key],
+            "y": r[y_key],
+            **({"source": _source_text(r)} if with_source else {}),
+        }
+        for r in usable
+    ]
     template = _sweep_template(title, _label(columns, x_key), _label(columns, y_key))
     return ChartSpec(chart_id, title, _finish(template, values), len(values), dropped, reason)
 
@@ -184,14 +215,37 @@ def _sweep_template(title: str, x_title: str, y_title: str) -> dict[str, Any]:
     return chart.to_dict()
 
 
-def board_charts(rows: Sequence[Row], columns: Sequence[Column]) -> list[ChartSpec]:
-    """The charts of one task-and-hardware board."""
+def board_charts(
+    rows: Sequence[Row],
+    columns: Sequence[Column],
+    id_prefix: str = "chart-",
+    front_prefix: str = "front_",
+    *,
+    with_source: bool = False,
+) -> list[ChartSpec]:
+    """The charts of one task-and-hardware board.
+
+    Args:
+        rows: the rows to draw (all of the board's, or its measured ones only).
+        id_prefix: prefix of the chart element ids.
+        front_prefix: the row flags that mark the Pareto front of these rows.
+        with_source: name each point's source in its data (boards holding published rows).
+    """
     by_key = {c.key: c for c in columns}
     charts = [
-        pareto_chart(f"chart-{name}", title, rows, by_key, x_key, y_key, f"front_{name}")
+        pareto_chart(
+            f"{id_prefix}{name}",
+            title,
+            rows,
+            by_key,
+            x_key,
+            y_key,
+            f"{front_prefix}{name}",
+            with_source,
+        )
         for name, x_key, _, y_key, _, title in PARETO_VIEWS
     ]
-    charts.append(sweep_chart("chart-sweep", rows, by_key))
+    charts.append(sweep_chart(f"{id_prefix}sweep", rows, by_key, with_source))
     return charts
 
 

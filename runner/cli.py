@@ -75,6 +75,35 @@ def cmd_clean_interrupted(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import published results as `published` records (all or nothing)."""
+    from runner.ingest.common import ImportRefused
+    from runner.ingest.importer import import_files
+
+    try:
+        result = import_files(
+            args.format,
+            args.paths,
+            args.results,
+            source_card=args.source,
+            mapping=args.mapping,
+            aliases_path=args.aliases,
+        )
+    except ImportRefused as refused:
+        for line in refused.lines:
+            print(f"error: {line}", file=sys.stderr)
+        raise
+    for line in result.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    written = result.report.written
+    if not written:
+        print("import: no rows to import; nothing was written")
+        return 0
+    sources = ", ".join(result.report.source_ids)
+    print(f"import: wrote {len(written)} published record(s) of {sources} under {args.results}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of a record kind."""
     from runner.records.load import RECORD_TYPES
@@ -113,10 +142,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"warning: {line}", file=sys.stderr)
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
-    print(
-        f"build: {report.pages} pages, {report.rows} rows from {report.performance_records} "
-        f"performance and {report.accuracy_records} accuracy records -> {report.out}/index.html"
-    )
+    counts = f"{report.performance_records} performance and {report.accuracy_records} accuracy"
+    if report.published_records:
+        counts = (
+            f"{report.performance_records} performance, {report.accuracy_records} accuracy and "
+            f"{report.published_records} published"
+        )
+    out = f"{report.out}/index.html"
+    print(f"build: {report.pages} pages, {report.rows} rows from {counts} records -> {out}")
     return 0
 
 
@@ -192,8 +225,31 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--dry-run", action="store_true", help="list, do not remove")
     clean.set_defaults(handler=cmd_clean_interrupted)
 
+    importer = commands.add_parser(
+        "import", help="import published results (mlenergy-v1, or csv with a mapping)"
+    )
+    importer.add_argument("format", help="mlenergy-v1 | csv")
+    importer.add_argument("paths", nargs="+", type=Path, help="folders or files to import")
+    importer.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    importer.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="mlenergy-v1: a YAML with id, citation, url, license, version, date, methodology",
+    )
+    importer.add_argument(
+        "--mapping", type=Path, default=None, help="csv: the YAML mapping (source, columns, ...)"
+    )
+    importer.add_argument(
+        "--aliases",
+        type=Path,
+        default=None,
+        help="hardware aliases (default conf/hardware_aliases.yaml)",
+    )
+    importer.set_defaults(handler=cmd_import)
+
     schema = commands.add_parser("schema", help="print a record kind's JSON Schema")
-    schema.add_argument("--kind", default="performance")
+    schema.add_argument("--kind", default="performance", help="performance, published, ...")
     schema.set_defaults(handler=cmd_schema)
 
     build = commands.add_parser("build", help="build the static leaderboard site")

@@ -1,4 +1,10 @@
-"""`leaderboard validate`: every config in conf/ and every record under a results folder."""
+"""`leaderboard validate`: every config in conf/ and every record under a results folder.
+
+Records are checked for schema, version, raw data and location (`runner.records.load`), and for
+the agreement of their own figures (`runner.records.consistency`: throughput, tokens, time,
+energy per response and per token, within the tolerance stated there). The hardware aliases
+(`conf/hardware_aliases.yaml`) are checked with the configs.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from pathlib import Path
 
 from runner.compose import compose_run_config, conf_dir, hydra_context
 from runner.errors import UserError
+from runner.records.consistency import inconsistencies
 from runner.records.load import leftovers_note, scan_results
 
 CHECKED_GROUPS = ("model", "task", "backend")
@@ -24,6 +31,12 @@ def validate_configs(config_dir: Path | None = None) -> list[str]:
     from runner.accuracy.evaluate import validate_eval_configs
 
     problems += validate_eval_configs(root)
+    from runner.ingest.aliases import ALIASES_FILE, load_aliases
+
+    try:
+        load_aliases(root / ALIASES_FILE)
+    except UserError as error:
+        problems.append(str(error))
     return problems
 
 
@@ -45,8 +58,16 @@ def check_config_file(group: str, name: str) -> str | None:
 def validate_results(results_dir: Path) -> tuple[list[str], list[str], list[str], int]:
     """(problems, warnings, notes, number of valid records) for a results folder.
 
-    Notes are informational: the leftovers of interrupted runs, which no reader shows.
+    A record whose figures disagree is a problem, one line per relation, naming the record file
+    and the fields; it is not counted as valid. Notes are informational: the leftovers of
+    interrupted runs, which no reader shows.
     """
     scan = scan_results(results_dir)
+    problems = list(scan.problems)
+    valid = 0
+    for path, record in scan.records:
+        lines = inconsistencies(record)
+        problems.extend(f"{path}: {line}" for line in lines)
+        valid += not lines
     notes = [leftovers_note(scan.leftovers, results_dir)] if scan.leftovers else []
-    return scan.problems, scan.warnings, notes, len(scan.records)
+    return problems, scan.warnings, notes, valid

@@ -9,6 +9,10 @@ replace them later.
     python scripts/make_golden_fixtures.py [--out tests/fixtures/golden_results]
 
 The benchmark `benchmarks/site_build.py` imports `write_synthetic_results` from here.
+
+Performance records are written in schema version 1 on purpose (built with the current schema,
+then written without its `source` block): the fixtures are the old records that must keep
+loading through the migration (`runner.records.migrate`), and regenerating them changes nothing.
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ from runner.records.calibration import (
 )
 from runner.records.layout import accuracy_parts, calibration_parts, performance_parts
 from runner.records.performance import (
+    SCHEMA_VERSION,
     Architecture,
     EnergyInfo,
     Identity,
+    MeasuredSource,
     Measurements,
     ModelInfo,
     PerformanceRecord,
@@ -371,9 +377,10 @@ def performance_record(
         config_hash=sha256_bytes(canonical_json(config).encode("utf-8")),
     )
     record = PerformanceRecord(
-        schema_version=1,
+        schema_version=SCHEMA_VERSION,
         kind="performance",
         run_id=run_id,
+        source=MeasuredSource(),
         identity=identity,
         model=ModelInfo(
             display_name=model.display_name,
@@ -412,7 +419,17 @@ def performance_record(
         config=config,
     )
     folder = out.joinpath(*performance_parts(record.identity))
-    return _write(folder, run_id, record.model_dump(mode="json"), raw)
+    return _write(folder, run_id, as_schema_1(record.model_dump(mode="json")), raw)
+
+
+def as_schema_1(data: dict[str, Any]) -> dict[str, Any]:
+    """A current (v2) performance record's JSON as schema version 1 wrote it (no `source`)."""
+    assert data["source"] == {"type": "measured"}
+    return {
+        key: (1 if key == "schema_version" else value)
+        for key, value in data.items()
+        if key != "source"
+    }
 
 
 def accuracy_record(

@@ -28,6 +28,7 @@ from runner.records.performance import (
     SCHEMA_VERSION,
     EnergyInfo,
     Identity,
+    MeasuredSource,
     Measurements,
     ModelInfo,
     PerformanceRecord,
@@ -232,6 +233,7 @@ def run_point(
             schema_version=SCHEMA_VERSION,
             kind="performance",
             run_id=run_id,
+            source=MeasuredSource(),
             identity=identity,
             model=ModelInfo(
                 display_name=config.model.display_name,

@@ -19,6 +19,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 PERFORMANCE_DIR = "performance"
 ACCURACY_DIR = "accuracy"
 CALIBRATION_DIR = "calibration"
+PUBLISHED_DIR = "published"
 
 
 def performance_parts(identity: Any) -> tuple[str, ...]:
@@ -49,6 +50,17 @@ def calibration_parts(hardware_slug: str) -> tuple[str, ...]:
     return (CALIBRATION_DIR, hardware_slug)
 
 
+def published_parts(source_id: str, identity: Any) -> tuple[str, ...]:
+    """`published/<source>/<hardware>/<model>/<task>` of a published record."""
+    return (
+        PUBLISHED_DIR,
+        source_id,
+        identity.hardware_slug,
+        identity.model_name,
+        identity.task,
+    )
+
+
 def expected_parts(record: Any) -> tuple[str, ...] | None:
     """The folder parts plus file name a loaded record must have; None for an unknown kind."""
     kind = getattr(record, "kind", None)
@@ -58,6 +70,8 @@ def expected_parts(record: Any) -> tuple[str, ...] | None:
         folder = accuracy_parts(record.identity)
     elif kind == "calibration":
         folder = calibration_parts(record.hardware_slug)
+    elif kind == "published":
+        folder = published_parts(record.source.source_id, record.identity)
     else:
         return None
     return (*folder, f"{record.run_id}.json")

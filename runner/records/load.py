@@ -1,8 +1,9 @@
 """Reading records of every kind: JSON parse, kind and schema-version check, schema validation.
 
-A record kind is registered in `RECORD_TYPES` with the schema versions this code reads. Anything
-else (another version, a foreign JSON file, a truncated file) is refused with one line that names
-the file and the reason.
+A record kind is registered in `RECORD_TYPES` with the schema version this code writes. Older
+versions with a written migration (`runner.records.migrate`) are upgraded in memory before
+validation; the file is not changed. Anything else (another version, a foreign JSON file, a
+truncated file) is refused with one line that names the file and the reason.
 
 The record is a point's commit: the store links `<run_id>.json` last, after its raw data is
 complete. So a run's files are a point when, and only when, its record exists. What a killed run
@@ -24,7 +25,9 @@ from runner.errors import RecordError
 from runner.records.accuracy import ACCURACY_SCHEMA_VERSION, AccuracyRecord
 from runner.records.calibration import CALIBRATION_SCHEMA_VERSION, CalibrationRecord
 from runner.records.layout import expected_parts
+from runner.records.migrate import can_migrate, migrate, readable_versions
 from runner.records.performance import SCHEMA_VERSION, PerformanceRecord
+from runner.records.published import PUBLISHED_SCHEMA_VERSION, PublishedRecord
 from runner.records.store import is_temp_file, sha256_file
 
 # kind -> (schema version this code reads, model class)
@@ -32,6 +35,7 @@ RECORD_TYPES: dict[str, tuple[int, type[BaseModel]]] = {
     "performance": (SCHEMA_VERSION, PerformanceRecord),
     "accuracy": (ACCURACY_SCHEMA_VERSION, AccuracyRecord),
     "calibration": (CALIBRATION_SCHEMA_VERSION, CalibrationRecord),
+    "published": (PUBLISHED_SCHEMA_VERSION, PublishedRecord),
 }
 
 RAW_DATA_SUFFIX = ".requests.jsonl"
@@ -57,10 +61,13 @@ def parse_record(path: Path, text: str) -> BaseModel:
         raise RecordError(f"{path}: unknown record kind {kind!r} (expected one of {known})")
     expected_version, model = RECORD_TYPES[kind]
     if version != expected_version:
-        raise RecordError(
-            f"{path}: unknown schema_version {version!r} for kind {kind!r} "
-            f"(this code reads version {expected_version})"
-        )
+        if not can_migrate(kind, version, expected_version):
+            readable = ", ".join(str(v) for v in readable_versions(kind, expected_version))
+            raise RecordError(
+                f"{path}: unknown schema_version {version!r} for kind {kind!r} "
+                f"(this code reads version {readable})"
+            )
+        data = migrate(kind, data, expected_version)
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -1,9 +1,14 @@
 """The performance result record: one immutable JSON file per benchmark point.
 
-The schema is versioned by `SCHEMA_VERSION`. A reader refuses any other version with a clear
-message rather than guessing. Units are in the field names (`_s`, `_j`, `_w`, `_bytes`,
-`_tok_s`). A measurement that was not taken is `null`, and the `energy` block says why; it is
-never 0.
+The schema is versioned by `SCHEMA_VERSION`. A reader refuses any version it cannot read with a
+clear message rather than guessing; older versions are upgraded on load by
+`runner.records.migrate` (version 1 had no `source` block: every version-1 record was measured).
+Units are in the field names (`_s`, `_j`, `_w`, `_bytes`, `_tok_s`). A measurement that was not
+taken is `null`, and the `energy` block says why; it is never 0.
+
+A performance record is always a measurement of this project (`source.type == "measured"`), and
+every statistic is required. Results published elsewhere are a record kind of their own
+(`runner.records.published`), which holds only what its source published.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RECORD_KIND = "performance"
 
 # Energy sources a record may carry. `fake` is written only by tests (a fake meter).
@@ -178,12 +183,22 @@ class RawData(Strict):
     rows: int
 
 
+class MeasuredSource(Strict):
+    """Where a performance record's numbers come from: always this project's own runner."""
+
+    type: Literal["measured"] = Field(
+        default="measured",
+        description="measured by this project (published results are kind 'published')",
+    )
+
+
 class PerformanceRecord(Strict):
     """One benchmark point. Written once, never replaced."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     kind: Literal["performance"]
     run_id: str
+    source: MeasuredSource = Field(description="always {'type': 'measured'}")
     identity: Identity
     model: ModelInfo
     task: TaskInfo

@@ -151,24 +151,34 @@
     return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
   }
 
-  /* Per model, the lowest-energy row whose mean latency meets the deadline (s).
+  /* Per model (and per source: a published source's rows are not mixed with measured ones),
+   * the lowest-energy row whose mean latency meets the deadline (s).
    * Rows without energy rank after measured ones; ties go to the lower latency. */
+  function deadlineKey(row) { return row.source === "published" ? row.model_name + "|published|" + row.source_id : row.model_name; }
   function applyDeadline(rows, deadline) {
     var best = new Map();
     rows.forEach(function (row) {
       if (typeof row.latency_s !== "number" || row.latency_s > deadline) return;
-      var current = best.get(row.model_name);
+      var key = deadlineKey(row);
+      var current = best.get(key);
       var energy = typeof row.energy_per_response_j === "number" ? row.energy_per_response_j : Infinity;
-      if (!current) { best.set(row.model_name, row); return; }
+      if (!current) { best.set(key, row); return; }
       var currentEnergy = typeof current.energy_per_response_j === "number" ? current.energy_per_response_j : Infinity;
-      if (energy < currentEnergy || (energy === currentEnergy && row.latency_s < current.latency_s)) best.set(row.model_name, row);
+      if (energy < currentEnergy || (energy === currentEnergy && row.latency_s < current.latency_s)) best.set(key, row);
     });
-    return rows.filter(function (row) { return best.get(row.model_name) === row; });
+    return rows.filter(function (row) { return best.get(deadlineKey(row)) === row; });
+  }
+
+  /* What an empty cell says: published rows lack what their source did not publish. */
+  function missingText(row, col) {
+    if (row.source === "published") return "not published";
+    return col.missing || "not measured";
   }
 
   window.LB = {
     tokenize: tokenize, parse: parse, evaluate: evaluate, FormulaError: FormulaError,
     paretoFront: paretoFront, formatNumber: formatNumber, applyDeadline: applyDeadline,
+    missingText: missingText,
   };
 
   /* ---------- the board page ---------- */
@@ -182,8 +192,9 @@
   var numericKeys = COLUMNS.filter(function (c) { return c.kind === "number"; }).map(function (c) { return c.key; });
   var IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+  var PUBLISHED_ROWS = DATA.published_rows || 0;  // published rows on this board (0: no control)
   var state = {
-    q: "", all: false, sortKey: "energy_per_response_j", sortDir: "asc",
+    q: "", all: false, pub: true, sortKey: "energy_per_response_j", sortDir: "asc",
     deadlineOn: false, deadline: null, custom: [], x: "energy_per_response_j", y: "accuracy_avg",
   };
   var compiled = [];  // [{name, better, formula, tree}]
@@ -239,7 +250,7 @@
   function matchesSearch(row) {
     if (!state.q) return true;
     var q = state.q.toLowerCase();
-    return [row.model, row.model_id, row.model_slug, row.backend, row.energy_source].some(function (v) {
+    return [row.model, row.model_id, row.model_slug, row.backend, row.energy_source, row.source, row.citation].some(function (v) {
       return typeof v === "string" && v.toLowerCase().indexOf(q) >= 0;
     });
   }
@@ -256,9 +267,10 @@
 
   function currentRows() {
     var rows = rowsWithCustom().filter(matchesSearch);
-    var before = new Set(rows.map(function (r) { return r.model_name; }));
+    if (!state.pub) rows = rows.filter(function (r) { return r.source !== "published"; });
+    var before = new Set(rows.map(deadlineKey));
     if (state.deadlineOn && state.deadline !== null) rows = applyDeadline(rows, state.deadline);
-    var after = new Set(rows.map(function (r) { return r.model_name; }));
+    var after = new Set(rows.map(deadlineKey));
     rows.sort(compareRows);
     return { rows: rows, modelsBefore: before.size, modelsAfter: after.size };
   }
@@ -307,6 +319,7 @@
     rows.forEach(function (row) {
       var line = document.createElement("tr");
       line.dataset.rowId = row.row_id;
+      if (row.source === "published") { line.className = "published"; line.dataset.source = "published"; }
       columns.forEach(function (col) {
         var td = document.createElement("td");
         td.dataset.key = col.key;
@@ -318,17 +331,23 @@
           td.appendChild(link);
           if (row.random_weights) td.appendChild(badge("random weights", "badge-random", "random weights: accuracy means nothing"));
           if (row.trust_remote_code) td.appendChild(badge("remote code", "badge-remote", "loads code from the model repository"));
+          if (row.source === "published") td.appendChild(badge("published", "badge-published", row.source_note || ("published: " + row.citation)));
         } else if (col.kind === "text") {
-          td.textContent = value === null || value === undefined ? "" : String(value);
+          var absent = value === null || value === undefined;
+          td.textContent = absent ? (row.source === "published" ? "not published" : "") : String(value);
+          if (absent && row.source === "published") td.classList.add("nm");
           if (col.key === "energy_source" && row.energy_reason) td.title = row.energy_reason;
         } else {
           td.className = "n";
           var missing = value === null || value === undefined || typeof value !== "number" || !isFinite(value);
-          td.textContent = missing ? (col.missing || "not measured") : formatNumber(value, col.digits);
+          td.textContent = missing ? missingText(row, col) : formatNumber(value, col.digits);
           if (missing) {
             td.classList.add("nm");
             if (DERIVED.has(col.key) && row.derived_notes) td.title = row.derived_notes;
-          } else td.dataset.value = String(value);
+          } else {
+            td.dataset.value = String(value);
+            if (row.source === "published") td.title = "as published: " + String(value) + (col.unit ? " " + col.unit : "");
+          }
         }
         line.appendChild(td);
       });
@@ -388,15 +407,21 @@
     var yc = columns.find(function (c) { return c.key === state.y; });
     var target = $("chart-explore");
     if (!xc || !yc || !window.LBCharts) return;
-    var points = rows.map(function (r) { return { key: r.row_id, x: r[xc.key], y: r[yc.key], model: r.model, batch_size: r.batch_size }; });
+    var points = rows.map(function (r) { return { key: r.row_id, x: r[xc.key], y: r[yc.key], model: r.model, batch_size: r.batch_size, source: r.source === "published" ? "published: " + r.citation : "measured" }; });
     var usable = points.filter(function (p) { return typeof p.x === "number" && isFinite(p.x) && typeof p.y === "number" && isFinite(p.y); });
     var dropped = points.length - usable.length;
     var hasFront = xc.better !== "none" && yc.better !== "none";
     var front = hasFront ? paretoFront(usable, xc.better, yc.better) : new Set();
     usable.forEach(function (p) { p.frontier = front.has(p.key) ? "on the Pareto front" : "dominated"; });
+    var publishedShown = rows.filter(function (r) { return r.source === "published"; }).length;
+    var droppedPoints = points.filter(function (p) { return usable.indexOf(p) < 0; });
+    var droppedPublished = droppedPoints.filter(function (p) { return p.source !== "measured"; }).length;
+    var why = [droppedPublished < droppedPoints.length ? "not measured" : "", droppedPublished ? "not published" : ""]
+      .filter(Boolean).join(" or ");
     $("chart-explore-note").textContent = usable.length + " point(s) drawn" +
-      (dropped ? "; dropped " + dropped + " with a missing value (not measured)" : "") +
-      (hasFront ? "" : "; no front: an axis has no better direction") + ".";
+      (dropped ? "; dropped " + dropped + " with a missing value (" + why + ")" : "") +
+      (hasFront ? "" : "; no front: an axis has no better direction") + "." +
+      (PUBLISHED_ROWS ? (publishedShown ? " The front includes " + publishedShown + " published row(s)." : " The front includes measured results only.") : "");
     var token = ++explorerToken;
     if (explorerView) { explorerView.finalize(); explorerView = null; }
     if (!usable.length) {
@@ -429,7 +454,7 @@
               { field: "x", type: "quantitative", title: xTitle, format: ".4~g" },
               { field: "y", type: "quantitative", title: yTitle, format: ".4~g" },
               { field: "frontier", type: "nominal", title: "Pareto" },
-            ] } },
+            ].concat(PUBLISHED_ROWS ? [{ field: "source", type: "nominal", title: "Source" }] : []) } },
       ],
     };
     target.textContent = "";
@@ -445,6 +470,7 @@
     var params = new URLSearchParams();
     if (state.q) params.set("q", state.q);
     if (state.all) params.set("cols", "all");
+    if (PUBLISHED_ROWS && !state.pub) params.set("pub", "0");
     params.set("sort", state.sortKey + "." + state.sortDir);
     if (state.deadlineOn && state.deadline !== null) params.set("deadline", String(Number(state.deadline.toPrecision(4))));
     compiled.forEach(function (c) { params.append("c", c.name + "~" + c.better + "~" + c.formula); });
@@ -460,6 +486,7 @@
     var params = new URLSearchParams(location.hash.replace(/^#/, ""));
     state.q = params.get("q") || "";
     state.all = params.get("cols") === "all";
+    state.pub = params.get("pub") !== "0";
     var sort = (params.get("sort") || "").split(".");
     if (sort.length === 2 && (sort[1] === "asc" || sort[1] === "desc")) { state.sortKey = sort[0]; state.sortDir = sort[1]; }
     var deadline = parseFloat(params.get("deadline"));
@@ -480,6 +507,11 @@
   function syncControls() {
     $("search").value = state.q;
     $("all-columns").checked = state.all;
+    if (PUBLISHED_ROWS) {
+      $("include-published").checked = state.pub;
+      $("charts-all").hidden = !state.pub;
+      $("charts-measured").hidden = state.pub;
+    }
     $("deadline-on").checked = state.deadlineOn;
     var seconds = state.deadline !== null ? state.deadline : maxLatency;
     $("deadline").value = String(secondsToSlider(seconds));
@@ -492,7 +524,8 @@
     renderFormulaList();
     fillAxisSelects();
     renderExplorer(result.rows);
-    $("row-count").textContent = result.rows.length + " of " + BASE_ROWS.length + " rows";
+    $("row-count").textContent = result.rows.length + " of " + BASE_ROWS.length + " rows" +
+      (PUBLISHED_ROWS ? (state.pub ? " (published results included, badged)" : " (" + PUBLISHED_ROWS + " published hidden)") : "");
     var status = "";
     if (state.deadlineOn && state.deadline !== null) {
       var missed = result.modelsBefore - result.modelsAfter;
@@ -506,6 +539,7 @@
 
   $("search").addEventListener("input", function (e) { state.q = e.target.value; update(); });
   $("all-columns").addEventListener("change", function (e) { state.all = e.target.checked; update(); });
+  if (PUBLISHED_ROWS) $("include-published").addEventListener("change", function (e) { state.pub = e.target.checked; update(); });
   $("deadline-on").addEventListener("change", function (e) {
     state.deadlineOn = e.target.checked;
     state.deadline = state.deadlineOn ? sliderToSeconds(Number($("deadline").value)) : null;

@@ -41,9 +41,10 @@ def make_record(
     """A valid performance record with the given inputs (everything else plausible)."""
     measured = energy_j is not None
     data: dict[str, Any] = {
-        "schema_version": 1,
+        "schema_version": 2,
         "kind": "performance",
         "run_id": f"run-bs{batch_size}",
+        "source": {"type": "measured"},
         "identity": {
             "model_name": "m",
             "model_id": "org/m",

@@ -1,0 +1,1 @@
+"""Importing published results (other leaderboards' and papers' tables) as `published` records."""

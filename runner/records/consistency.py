@@ -1,0 +1,149 @@
+"""Do a record's own figures agree with each other? Throughput, tokens, time and energy.
+
+`leaderboard validate` runs these checks on every performance and published record and names
+the record and the fields of each relation that does not hold.
+
+Tolerances (stated, and shown in every message):
+
+- **Measured records**: relative `MEASURED_RTOL` = 1e-6. The runner computes the summary from
+  the same sums it stores (throughput = output tokens / measured time, energy per response =
+  energy / requests, ...), so a written record agrees to rounding; a larger gap means a field was
+  edited or written by something else.
+- **Published records**: within a factor of `PUBLISHED_FACTOR` = 2. A source's columns are its
+  own summaries, usually means of per-request ratios (mean throughput is not mean tokens / mean
+  latency): for the reference leaderboard's first release they differ from the ratio of the
+  means by a median of 2.3% and up to 38.5%. A factor of 2 accepts that and still catches a
+  wrong unit (ms read as s, kJ as J, Wh as J) or swapped columns.
+
+A relation is checked only when every field it uses is present (a published record lacks most of
+them); a measured time of 0 makes no throughput to check. A published throughput is compared
+with response length / latency only at batch size 1: at larger batches sources define throughput
+differently (per request or per batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from runner.records.performance import PerformanceRecord
+from runner.records.published import PublishedRecord
+
+MEASURED_RTOL = 1e-6
+PUBLISHED_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One relation between a record's fields: `field` should equal `expression` = `expected`."""
+
+    field: str
+    value: float
+    expression: str
+    expected: float
+
+
+def _agrees_measured(value: float, expected: float) -> bool:
+    scale = max(abs(value), abs(expected))
+    return scale == 0 or abs(value - expected) <= MEASURED_RTOL * scale
+
+
+def _agrees_published(value: float, expected: float) -> bool:
+    if value <= 0 or expected <= 0:
+        return value == expected
+    ratio = value / expected
+    return 1 / PUBLISHED_FACTOR <= ratio <= PUBLISHED_FACTOR
+
+
+def measured_relations(record: PerformanceRecord) -> Iterator[Relation]:
+    """The relations a measured record's summary and statistics must satisfy."""
+    s = record.summary
+    m = record.measurements
+    if s.measured_time_s > 0:
+        yield Relation(
+            "summary.throughput_tok_s",
+            s.throughput_tok_s,
+            "summary.output_tokens / summary.measured_time_s",
+            s.output_tokens / s.measured_time_s,
+        )
+    yield Relation(
+        "summary.output_tokens",
+        s.output_tokens,
+        "measurements.response_tokens.mean × measurements.response_tokens.n",
+        m.response_tokens.mean * m.response_tokens.n,
+    )
+    yield Relation("summary.requests", s.requests, "measurements.latency_s.n", m.latency_s.n)
+    yield Relation(
+        "summary.measured_time_s",
+        s.measured_time_s,
+        "measurements.batch_time_s.mean × measurements.batch_time_s.n",
+        m.batch_time_s.mean * m.batch_time_s.n,
+    )
+    if s.energy_j is None:
+        return
+    for name, value, expression, expected in (
+        ("energy_per_response_j", s.energy_per_response_j, "summary.requests", s.requests),
+        ("energy_per_token_j", s.energy_per_token_j, "summary.output_tokens", s.output_tokens),
+        ("avg_power_w", s.avg_power_w, "summary.measured_time_s", s.measured_time_s),
+    ):
+        if value is not None and expected > 0:
+            yield Relation(
+                f"summary.{name}", value, f"summary.energy_j / {expression}", s.energy_j / expected
+            )
+
+
+def published_relations(record: PublishedRecord) -> Iterator[Relation]:
+    """The relations among the figures a published record holds (only those present)."""
+    m = record.metrics
+    if (
+        record.identity.batch_size == 1
+        and None not in (m.throughput_tok_s, m.response_tokens, m.latency_s)
+        and m.latency_s
+    ):
+        yield Relation(
+            "metrics.throughput_tok_s",
+            m.throughput_tok_s,  # type: ignore[arg-type]
+            "metrics.response_tokens / metrics.latency_s (batch size 1)",
+            m.response_tokens / m.latency_s,  # type: ignore[operator]
+        )
+    if None not in (m.energy_per_token_j, m.energy_per_response_j, m.response_tokens) and (
+        m.response_tokens
+    ):
+        yield Relation(
+            "metrics.energy_per_token_j",
+            m.energy_per_token_j,  # type: ignore[arg-type]
+            "metrics.energy_per_response_j / metrics.response_tokens",
+            m.energy_per_response_j / m.response_tokens,  # type: ignore[operator]
+        )
+    if None not in (m.tpot_s, m.latency_s, m.ttft_s, m.response_tokens) and (
+        m.response_tokens > 1  # type: ignore[operator]
+    ):
+        yield Relation(
+            "metrics.tpot_s",
+            m.tpot_s,  # type: ignore[arg-type]
+            "(metrics.latency_s - metrics.ttft_s) / (metrics.response_tokens - 1)",
+            (m.latency_s - m.ttft_s) / (m.response_tokens - 1),  # type: ignore[operator]
+        )
+
+
+def inconsistencies(record: BaseModel) -> list[str]:
+    """One line per relation the record breaks (fields, values and tolerance named); [] if none.
+
+    Kinds without figures to relate (accuracy, calibration) have none.
+    """
+    if isinstance(record, PerformanceRecord):
+        relations, agrees = measured_relations(record), _agrees_measured
+        tolerance = f"tolerance: relative {MEASURED_RTOL:g} for measured records"
+    elif isinstance(record, PublishedRecord):
+        relations, agrees = published_relations(record), _agrees_published
+        tolerance = f"tolerance: a factor of {PUBLISHED_FACTOR:g} for published records"
+    else:
+        return []
+    return [
+        f"fields disagree: {r.field} = {r.value:.6g}, but {r.expression} = {r.expected:.6g} "
+        f"({tolerance})"
+        for r in relations
+        if not agrees(float(r.value), float(r.expected))
+    ]

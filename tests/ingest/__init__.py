@@ -1,0 +1,1 @@
+"""Tests of runner.ingest: `leaderboard import` of published tables."""
