@@ -42,6 +42,20 @@ def detect_hardware_slug(device: str = "auto") -> str:
     return hardware_slug(resolve_device(device))
 
 
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file of the PR loop, read with the safe loader.
+
+    Raises:
+        ConfigError: one line: the file is missing (saying what it is) or not valid YAML.
+    """
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found ({what})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+
+
 def load_params(repo: Path) -> dict[str, Any]:
     """params.yaml as a dict, with `tasks` checked (a list of safe names).
 
@@ -49,12 +63,7 @@ def load_params(repo: Path) -> dict[str, Any]:
         ConfigError: the file is missing, not YAML, or a field is malformed.
     """
     path = repo / PARAMS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: not found (the run settings of the benchmark jobs)") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path, "the run settings of the benchmark jobs")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     tasks = data.get("tasks")

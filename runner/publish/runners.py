@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from runner.errors import ConfigError, UserError
+from runner.publish.pipeline import read_yaml
 from runner.records.layout import check_safe_name
 
 REGISTRY_FILE = "conf/runners.yaml"
@@ -71,12 +70,7 @@ def load_registry(repo: Path) -> dict[str, RunnerEntry]:
         ConfigError: one line naming the file, the field and what was expected.
     """
     path = repo / REGISTRY_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: not found (the GPU runner registry)") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path, "the GPU runner registry")
     runners = data.get("runners") if isinstance(data, dict) else None
     if not isinstance(runners, dict) or not runners:
         raise ConfigError(f"{path}: runners: expected a mapping of runner label -> entry")

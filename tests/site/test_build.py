@@ -101,16 +101,21 @@ def test_pooling_two_runs_sums_energy_and_weights_latency(golden_data):
     assert pool_records([record, unmetered])["energy_per_response_j"] is None
 
 
-def test_older_revision_is_left_out_with_a_warning():
-    path = first_record(GOLDEN)
-    newer = load_record(path)
-    older = newer.model_copy(
+def older_revision_of(newer):
+    """The same point measured earlier on another model revision (a warning on the board)."""
+    return newer.model_copy(
         update={
             "run_id": "20200101T000000Z-old00000",
             "identity": newer.identity.model_copy(update={"model_revision": "old"}),
             "provenance": newer.provenance.model_copy(update={"ended_utc": "2020-01-01T00:00:00Z"}),
         }
     )
+
+
+def test_older_revision_is_left_out_with_a_warning():
+    path = first_record(GOLDEN)
+    newer = load_record(path)
+    older = older_revision_of(newer)
     data = aggregate([LoadedRecord("a.json", newer), LoadedRecord("b.json", older)])
     assert [r["revision"] for r in data.rows] == [newer.identity.model_revision]
     assert len(data.warnings) == 1 and "older revisions" in data.warnings[0]
@@ -218,13 +223,7 @@ def test_strict_fails_on_a_warning(tmp_path):
     results = copy_golden(tmp_path / "results")
     path = first_record(results)
     newer = load_record(path)
-    older = newer.model_copy(
-        update={
-            "run_id": "20200101T000000Z-old00000",
-            "identity": newer.identity.model_copy(update={"model_revision": "old"}),
-            "provenance": newer.provenance.model_copy(update={"ended_utc": "2020-01-01T00:00:00Z"}),
-        }
-    )
+    older = older_revision_of(newer)
     old_path = results.joinpath(*expected_parts(older))
     old_path.parent.mkdir(parents=True, exist_ok=True)
     old_path.write_text(older.model_dump_json())
