@@ -205,9 +205,17 @@ class RunConfig:
         batch_size: requests generated together.
         num_prompts: measured requests per repeat (drawn from the prompt set with `seed`).
         warmup_batches: batches run before measuring; excluded from every number.
-        repeats: how many times the measured requests are run; spread is reported over all.
+        repeats: energy windows per point. Each window runs whole passes over the measured
+            requests until it has lasted at least `min_window_s`; spread is reported over all.
         seed: seeds the prompt sample and any sampling.
-        idle_seconds: length of the idle-power window before the run, in seconds (0 = skip).
+        idle_seconds: length of the idle-power window taken before each energy window, in
+            seconds (0 = skip).
+        min_window_s: shortest energy window, in seconds. The NVML counter agrees with an
+            integral of sampled power within ~2 % over windows of 10 s or more and is ~11 % off
+            at 0.5 s (FACTS.md), so the default is 10 s; a window below the meter's resolution
+            (~0.1 s) is never stored as a number.
+        power_sample_period_s: on a GPU, sample power every this many seconds during each
+            window (Zeus `PowerMonitor`) to attribute energy to batches; 0 = no timeline.
         energy_meter: `auto` (Zeus where a meter is readable), `zeus`, or `none`.
         results_dir: where records are written.
         max_prompt_tokens: prompts longer than this (after the chat template) are truncated
@@ -226,6 +234,8 @@ class RunConfig:
     repeats: int = 1
     seed: int = 0
     idle_seconds: float = 5.0
+    min_window_s: float = 10.0
+    power_sample_period_s: float = 0.05
     energy_meter: str = "auto"
     results_dir: str = "results"
     max_prompt_tokens: int = 1024
@@ -238,6 +248,9 @@ class RunConfig:
         _check_int_range("repeats", self.repeats, 1, 1000)
         _check_int_range("seed", self.seed, 0, 2**32 - 1)
         _check_float_range("idle_seconds", self.idle_seconds, 0.0, 3600.0)
+        _check_float_range("min_window_s", self.min_window_s, 0.0, 3600.0)
+        if self.power_sample_period_s != 0:
+            _check_float_range("power_sample_period_s", self.power_sample_period_s, 0.01, 10.0)
         _check_choice("energy_meter", self.energy_meter, ENERGY_METERS)
         _check_nonempty("results_dir", self.results_dir)
         _check_int_range("max_prompt_tokens", self.max_prompt_tokens, 1, 1_000_000)
