@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from runner.config import BackendConfig, TaskConfig
+from runner.config import TaskConfig
 
 
 @dataclass(frozen=True)
@@ -179,10 +179,8 @@ def render_prompts(tokenizer: Any, system_prompt: str, texts: list[str]) -> list
     return rendered
 
 
-def generation_kwargs(
-    task: TaskConfig, tokenizer: Any, backend: BackendConfig | None = None
-) -> dict[str, Any]:
-    """`generate` keyword arguments for the task's decoding settings and the backend."""
+def generation_kwargs(task: TaskConfig, tokenizer: Any) -> dict[str, Any]:
+    """`generate` keyword arguments for the task's decoding settings."""
     sampling = task.sampling
     kwargs: dict[str, Any] = {
         "max_new_tokens": task.max_new_tokens,
@@ -195,24 +193,7 @@ def generation_kwargs(
         kwargs.update(temperature=None, top_p=None, top_k=None)
     if sampling.fixed_output_length:
         kwargs["min_new_tokens"] = task.max_new_tokens
-    if backend is not None and backend.name == "compiled":
-        from transformers import CompileConfig
-
-        compile_config = CompileConfig(mode=backend.compile_mode)
-        # transformers compiles automatically only on accelerators; we ask for it everywhere so
-        # that `compiled` means the same thing on every machine.
-        compile_config._compile_all_devices = True
-        kwargs.update(cache_implementation="static", compile_config=compile_config)
     return kwargs
-
-
-def prompt_token_counts(
-    tokenizer: Any, system_prompt: str, texts: list[str], max_prompt_tokens: int
-) -> list[int]:
-    """Tokens of each templated prompt, capped at `max_prompt_tokens`."""
-    rendered = render_prompts(tokenizer, system_prompt, texts)
-    encoded = tokenizer(rendered, add_special_tokens=False)["input_ids"]
-    return [min(len(ids), max_prompt_tokens) for ids in encoded]
 
 
 def generate_batch(
@@ -222,24 +203,18 @@ def generate_batch(
     task: TaskConfig,
     texts: list[str],
     max_prompt_tokens: int,
-    backend: BackendConfig | None = None,
-    pad_to: int | None = None,
 ) -> BatchResult:
-    """Generate responses for one batch of user messages and time every request.
-
-    Args:
-        pad_to: left-pad every prompt to exactly this many tokens (the `compiled` backend needs
-            one input shape); None pads to the longest prompt of the batch.
-    """
+    """Generate one batch of user messages with `generate` (prompts left-padded to the batch's
+    longest) and time every request."""
     import torch
 
     rendered = render_prompts(tokenizer, task.system_prompt, texts)
     inputs = tokenizer(
         rendered,
         return_tensors="pt",
-        padding="max_length" if pad_to else True,
+        padding=True,
         truncation=True,
-        max_length=pad_to or max_prompt_tokens,
+        max_length=max_prompt_tokens,
         add_special_tokens=False,
     ).to(device)
     prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
@@ -250,7 +225,7 @@ def generate_batch(
     clock.start()
     with torch.inference_mode():
         output = model.generate(
-            **inputs, logits_processor=[clock], **generation_kwargs(task, tokenizer, backend)
+            **inputs, logits_processor=[clock], **generation_kwargs(task, tokenizer)
         )
     if device == "cuda":
         torch.cuda.synchronize()

@@ -29,7 +29,8 @@ from runner.errors import PointFailed
 from runner.machine.device import resolve_device
 from runner.machine.energy import EnergyMeter, PowerTimeline, checked_energy, make_energy_meter
 from runner.machine.provenance import collect_provenance, hardware_slug, utc_now
-from runner.measure.generation import BatchResult, generate_batch, prompt_token_counts
+from runner.measure.backends import Backend, make_backend
+from runner.measure.generation import BatchResult
 from runner.measure.stats import summarize
 from runner.records.layout import performance_parts
 from runner.records.load import RAW_DATA_SUFFIX
@@ -53,7 +54,7 @@ from runner.records.store import (
     sha256_bytes,
     write_record_with_raw_data,
 )
-from runner.workload.models import LoadedModel, load_model
+from runner.workload.models import load_model
 from runner.workload.prompts import Prompt, load_prompt_set, sample_prompts
 
 
@@ -181,25 +182,16 @@ def peak_memory(device: str) -> tuple[int | None, str | None]:
 
 
 def _generate(
-    loaded: LoadedModel, config: RunConfig, prompts: list[Prompt], pad_to: int | None
+    backend: Backend, config: RunConfig, device: str, prompts: list[Prompt]
 ) -> BatchResult:
     import torch
 
     try:
-        return generate_batch(
-            loaded.model,
-            loaded.tokenizer,
-            loaded.device,
-            config.task,
-            [prompt.text for prompt in prompts],
-            config.max_prompt_tokens,
-            backend=config.backend,
-            pad_to=pad_to,
-        )
+        return backend.generate([prompt.text for prompt in prompts])
     except torch.OutOfMemoryError:
         raise PointFailed(
             f"out of memory: model={config.model.name} task={config.task.name} "
-            f"batch_size={config.batch_size} on {loaded.device}"
+            f"batch_size={config.batch_size} backend={config.backend.name} on {device}"
         ) from None
 
 
@@ -247,24 +239,27 @@ def run_point(
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
 
-    pad_to = None
-    if config.backend.name == "compiled":
-        texts = [prompt.text for prompt in sample]
-        pad_to = max(
-            prompt_token_counts(
-                loaded.tokenizer, config.task.system_prompt, texts, config.max_prompt_tokens
-            )
-        )
+    # A fresh backend per point: Dynamo is reset, so nothing compiled for another point is reused.
+    backend = make_backend(
+        loaded,
+        config.task,
+        config.backend,
+        max_prompt_tokens=config.max_prompt_tokens,
+        batch_size=config.batch_size,
+        sample_texts=[prompt.text for prompt in sample],
+        seed=config.seed,
+    )
     warmup_started = time.perf_counter()
     compile_time_s = None
     for number, batch in enumerate(batches_of(warmup_prompts, config.batch_size)):
-        _generate(loaded, config, batch, pad_to)
-        if number == 0 and config.backend.name == "compiled":
+        _generate(backend, config, device, batch)
+        if number == 0 and backend.name != "eager":
             compile_time_s = time.perf_counter() - warmup_started
     warmup_time_s = time.perf_counter() - warmup_started
 
+    backend.begin_measurement()
     windows = measure_windows(
-        lambda batch: _generate(loaded, config, batch, pad_to),
+        lambda batch: _generate(backend, config, device, batch),
         meter,
         measured_prompts,
         batch_size=config.batch_size,
@@ -274,6 +269,7 @@ def run_point(
         progress=progress,
         label=f"{config.model.name} {config.task.name} bs={config.batch_size}",
     )
+    backend.end_measurement()
     measured = [batch for window in windows for batch in window.batches]
     idle_power_w, idle_window_s = pooled_idle(windows)
     ended_utc = utc_now()
@@ -338,6 +334,7 @@ def run_point(
             calibration_id=calibration_id,
             config=config_to_dict(config),
             energy_windows=energy_windows_block(windows, meter, config.min_window_s),
+            execution=backend.execution(),
         ),
     )[0]
 

@@ -51,10 +51,11 @@ def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None
 
 
 @pytest.mark.gpu
-def test_compiled_matches_eager_on_gpu_in_float32(tmp_path: Path) -> None:
+def test_static_backends_match_eager_on_gpu_in_float32(tmp_path: Path) -> None:
+    """compiled (Inductor) and graph (a captured CUDA graph) give eager's greedy tokens."""
     import json
 
-    for backend in ("eager", "compiled"):
+    for backend in ("eager", "compiled", "graph"):
         code = main(
             [
                 "run",
@@ -68,13 +69,22 @@ def test_compiled_matches_eager_on_gpu_in_float32(tmp_path: Path) -> None:
                 "batch_size=4",
                 "task.max_new_tokens=32",
                 "idle_seconds=0",
+                "min_window_s=1",
                 f"results_dir={tmp_path}",
                 "calibrate=false",
             ]
         )
         assert code == 0
     texts = {}
+    records = {}
     for path, record in scan_results(tmp_path).records:
         rows = [json.loads(line) for line in (path.parent / record.raw_data.file).open()]
         texts[record.identity.backend] = {r["prompt_id"]: r["response_text"] for r in rows}
+        records[record.identity.backend] = record
     assert texts["compiled"] == texts["eager"]
+    assert texts["graph"] == texts["eager"]
+    for record in records.values():
+        assert record.execution.timing == "cuda-events"
+    assert records["graph"].execution.cuda_graph is True
+    assert records["compiled"].execution.compiles_warmup == 1
+    assert records["compiled"].execution.compiles_measured == 0
