@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test lint format clean wheelhouse
 
 setup: $(STAMP)
 
@@ -41,6 +41,14 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Wheels of the runner core (all but torch) for an air-gapped GPU machine; see
+# scripts/wheelhouse.py and scripts/install-offline.sh. E.g. make wheelhouse WHEELHOUSE_PYTHON=3.12
+WHEELHOUSE ?= wheelhouse
+WHEELHOUSE_PYTHON ?= 3.12
+WHEELHOUSE_ARGS ?=
+wheelhouse: setup
+	$(BIN)/python scripts/wheelhouse.py --dest $(WHEELHOUSE) --python-version $(WHEELHOUSE_PYTHON) $(WHEELHOUSE_ARGS)
 
 clean:
 	rm -rf demo _site outputs multirun .pytest_cache
