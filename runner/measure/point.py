@@ -39,6 +39,7 @@ from runner.records.performance import (
     EnergyInfo,
     EnergyWindow,
     EnergyWindows,
+    Execution,
     Identity,
     Measurements,
     ModelInfo,
@@ -334,9 +335,22 @@ def run_point(
             calibration_id=calibration_id,
             config=config_to_dict(config),
             energy_windows=energy_windows_block(windows, meter, config.min_window_s),
-            execution=backend.execution(),
+            execution=execution_block(backend, config, loaded.tokenizer),
         ),
     )[0]
+
+
+def execution_block(backend: Backend, config: RunConfig, tokenizer: Any) -> Execution:
+    """The backend's `execution` block, with the facts of the workload a reader should know."""
+    execution = backend.execution()
+    if config.model.source != "random-init":
+        return execution
+    note = (
+        f"random-init model: prompts were tokenized with the embedded tiny model's tokenizer "
+        f"({len(tokenizer)} tokens), not {config.model.hf_id}'s, so prompt lengths in tokens "
+        "differ from the real model's; EOS is the real model's id from init_config"
+    )
+    return execution.model_copy(update={"notes": [*execution.notes, note]})
 
 
 def measure_windows(
