@@ -101,12 +101,16 @@ def _cudagraph_skips() -> int:
 
 
 def reset_dynamo() -> None:
-    """Forget everything Dynamo compiled (and its counters): one point never reuses another's."""
+    """Forget everything Dynamo compiled (and its counters): one point never reuses another's.
+
+    Also clears `error_on_recompile`, in case a point failed while measuring.
+    """
     import torch
     from torch._dynamo.utils import counters
 
     torch._dynamo.reset()
     counters.clear()
+    torch._dynamo.config.error_on_recompile = False
 
 
 class StaticBackend:
@@ -149,7 +153,6 @@ class StaticBackend:
         self.buckets_used: set[int] = set()
         self.notes: list[str] = []
         if backend.name == "compiled":
-            reset_dynamo()
             torch._dynamo.config.suppress_errors = False
             torch._dynamo.config.fail_on_recompile_limit_hit = True
         penalty = getattr(model.generation_config, "repetition_penalty", None)
@@ -305,7 +308,12 @@ def make_backend(
     sample_texts: list[str],
     seed: int = 0,
 ) -> Backend:
-    """The backend `backend.name` names, for one point (a `LoadedModel` as `loaded`)."""
+    """The backend `backend.name` names, for one point (a `LoadedModel` as `loaded`).
+
+    Dynamo is reset first, for every backend: nothing compiled for an earlier point of the same
+    process (a sweep) is reused, so compile time and kernels never depend on the sweep order.
+    """
+    reset_dynamo()
     if backend.name == "eager":
         return EagerBackend(loaded.model, loaded.tokenizer, loaded.device, task, max_prompt_tokens)
     return StaticBackend(

@@ -116,7 +116,7 @@ def dynamo_tracing_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_static(name: str, **task_overrides: Any):
-    from runner.measure.backends import StaticBackend
+    from runner.measure.backends import make_backend
     from runner.workload.models import load_model
 
     overrides = [f"{k}={v}" for k, v in task_overrides.items()]
@@ -126,15 +126,13 @@ def make_static(name: str, **task_overrides: Any):
         )
     loaded = load_model(config.model, "cpu")
     texts = ["What is the capital of France?", "Tell me a joke about cats, please."]
-    backend = StaticBackend(
-        loaded.model,
-        loaded.tokenizer,
-        "cpu",
+    backend = make_backend(  # as run_point makes it (Dynamo reset first)
+        loaded,
         config.task,
         config.backend,
-        config.max_prompt_tokens,
-        2,
-        texts,
+        max_prompt_tokens=config.max_prompt_tokens,
+        batch_size=2,
+        sample_texts=texts,
     )
     return backend, texts
 
