@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-summary demo test lint format clean
+.PHONY: setup setup-summary demo test lint format clean wheelhouse
 
 # torch goes in first, from the pinned constraints, so nothing later pulls a CUDA build.
 # Skipped when pyproject.toml and constraints.txt have the content the venv was made from.
@@ -41,6 +41,14 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Wheels of the runner core (all but torch) for an air-gapped GPU machine; see
+# scripts/wheelhouse.py and scripts/install-offline.sh. E.g. make wheelhouse WHEELHOUSE_PYTHON=3.12
+WHEELHOUSE ?= wheelhouse
+WHEELHOUSE_PYTHON ?= 3.12
+WHEELHOUSE_ARGS ?=
+wheelhouse: setup
+	$(BIN)/python scripts/wheelhouse.py --dest $(WHEELHOUSE) --python-version $(WHEELHOUSE_PYTHON) $(WHEELHOUSE_ARGS)
 
 clean:
 	rm -rf demo _site outputs multirun .pytest_cache

@@ -346,7 +346,7 @@ def pooled_inputs(
                 "energy_per_token_j",
             )
         }
-        | {"throughput_tok_s": pooled["throughput_tok_s"] or 0.0}
+        | {"throughput_tok_s": pooled["throughput_tok_s"]}
     )
     measurements = newest.measurements
 

@@ -157,7 +157,8 @@ COLUMNS: tuple[Column, ...] = (
         "GFLOP",
         "none",
         "all",
-        description="estimate: 2 × non-embedding params + attention over the mean context, 1e9",
+        description="estimate: 2 × non-embedding params + output head + attention over the mean "
+        "context, 1e9",
         missing=NOT_AVAILABLE,
     ),
     Column(

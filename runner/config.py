@@ -18,7 +18,8 @@ from runner.errors import ConfigError
 from runner.records.layout import check_safe_name
 
 DTYPES = ("float32", "float16", "bfloat16")
-BACKENDS = ("eager", "compiled")
+BACKENDS = ("eager", "compiled", "graph")
+STATIC_BACKENDS = ("compiled", "graph")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_SOURCES = ("hub", "tiny-random", "random-init")
@@ -178,24 +179,34 @@ class TaskConfig:
 
 @dataclass
 class BackendConfig:
-    """How generation runs.
+    """How generation runs (runner/measure/backends.py).
 
     Attributes:
-        name: `eager` (transformers `generate`, dynamic KV cache) or `compiled` (static KV cache,
-            prompts padded to one length, forward compiled with `torch.compile`; on CUDA the
-            default mode captures CUDA graphs).
+        name: `eager` (transformers `generate`, dynamic KV cache), `compiled` (static KV cache,
+            prefill, then a decode step compiled once per point with `torch.compile`) or `graph`
+            (the same static loop with the decode step captured in a CUDA graph; uncaptured on
+            a CPU).
         device: `auto` (CUDA when available, else CPU), `cpu` or `cuda`.
-        compile_mode: `torch.compile` mode for the `compiled` backend.
+        compile_mode: `torch.compile` mode of the `compiled` backend's decode step (`default`:
+            Inductor kernels without CUDA graphs, so `compiled` and `graph` differ in one thing).
+        pad_multiple: static backends pad each batch's prompts on the left to a multiple of
+            this many tokens (a bucket).
+        eos_check_every: static backends: the host checks for EOS every this many decode
+            steps (the only host synchronization of the loop).
     """
 
     name: str = "eager"
     device: str = "auto"
-    compile_mode: str = "reduce-overhead"
+    compile_mode: str = "default"
+    pad_multiple: int = 64
+    eos_check_every: int = 16
 
     def __post_init__(self) -> None:
         _check_choice("backend.name", self.name, BACKENDS)
         _check_choice("backend.device", self.device, DEVICES)
         _check_choice("backend.compile_mode", self.compile_mode, COMPILE_MODES)
+        _check_int_range("backend.pad_multiple", self.pad_multiple, 1, 4096)
+        _check_int_range("backend.eos_check_every", self.eos_check_every, 1, 4096)
 
 
 @dataclass
@@ -206,9 +217,17 @@ class RunConfig:
         batch_size: requests generated together.
         num_prompts: measured requests per repeat (drawn from the prompt set with `seed`).
         warmup_batches: batches run before measuring; excluded from every number.
-        repeats: how many times the measured requests are run; spread is reported over all.
+        repeats: energy windows per point. Each window runs whole passes over the measured
+            requests until it has lasted at least `min_window_s`; spread is reported over all.
         seed: seeds the prompt sample and any sampling.
-        idle_seconds: length of the idle-power window before the run, in seconds (0 = skip).
+        idle_seconds: length of the idle-power window taken before each energy window, in
+            seconds (0 = skip).
+        min_window_s: shortest energy window, in seconds. The NVML counter agrees with an
+            integral of sampled power within ~2 % over windows of 10 s or more and is ~11 % off
+            at 0.5 s (FACTS.md), so the default is 10 s; a window below the meter's resolution
+            (~0.1 s) is never stored as a number.
+        power_sample_period_s: on a GPU, sample power every this many seconds during each
+            window (Zeus `PowerMonitor`) to attribute energy to batches; 0 = no timeline.
         energy_meter: `auto` (Zeus where a meter is readable), `zeus`, or `none`.
         results_dir: the results root: records are written under it, and earlier results
             (calibrations, accuracy records) are looked up anywhere under it.
@@ -231,6 +250,8 @@ class RunConfig:
     repeats: int = 1
     seed: int = 0
     idle_seconds: float = 5.0
+    min_window_s: float = 10.0
+    power_sample_period_s: float = 0.05
     energy_meter: str = "auto"
     results_dir: str = "results"
     results_subdir: str = ""
@@ -244,6 +265,9 @@ class RunConfig:
         _check_int_range("repeats", self.repeats, 1, 1000)
         _check_int_range("seed", self.seed, 0, 2**32 - 1)
         _check_float_range("idle_seconds", self.idle_seconds, 0.0, 3600.0)
+        _check_float_range("min_window_s", self.min_window_s, 0.0, 3600.0)
+        if self.power_sample_period_s != 0:
+            _check_float_range("power_sample_period_s", self.power_sample_period_s, 0.01, 10.0)
         _check_choice("energy_meter", self.energy_meter, ENERGY_METERS)
         _check_nonempty("results_dir", self.results_dir)
         if not isinstance(self.results_subdir, str):
@@ -254,16 +278,17 @@ class RunConfig:
         if self.num_prompts < self.batch_size:
             # Otherwise no batch would ever hold batch_size requests, yet the record says it did.
             _fail("num_prompts", f"at least batch_size ({self.batch_size})", self.num_prompts)
-        if getattr(self.backend, "name", None) == "compiled":
-            # One input shape for every batch, so nothing recompiles inside a measurement.
+        backend = getattr(self.backend, "name", None)
+        if backend in STATIC_BACKENDS:
+            # One batch shape for every batch: one static cache, one compile or capture.
             if self.num_prompts % self.batch_size:
                 _fail(
                     "num_prompts",
-                    f"a multiple of batch_size ({self.batch_size}) with backend=compiled",
+                    f"a multiple of batch_size ({self.batch_size}) with backend={backend}",
                     self.num_prompts,
                 )
             if self.warmup_batches < 1:
-                _fail("warmup_batches", "at least 1 with backend=compiled", self.warmup_batches)
+                _fail("warmup_batches", f"at least 1 with backend={backend}", self.warmup_batches)
         if not isinstance(self.calibrate, bool):
             _fail("calibrate", "true or false", self.calibrate)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from runner.config import DTYPES
 from runner.errors import RecordError, UserError
-from runner.machine.energy import EnergyMeter, make_energy_meter
+from runner.machine.energy import EnergyMeter, checked_energy, make_energy_meter
 from runner.machine.provenance import (
     collect_provenance,
     cpu_name,
@@ -220,16 +220,17 @@ def measure_idle_power(meter: EnergyMeter, seconds: float) -> IdlePower:
     meter.begin("calibration-idle")
     time.sleep(seconds)
     reading = meter.end("calibration-idle")
-    if reading.energy_j is None or reading.duration_s <= 0:
+    energy, too_short = checked_energy(reading, meter.resolution_s)
+    if energy is None or reading.duration_s <= 0:
         return IdlePower(
             power_w=None,
             window_s=reading.duration_s,
             source=meter.source,  # type: ignore[arg-type]
-            reason="the meter returned no energy for the idle window",
+            reason=too_short or "the meter returned no energy for the idle window",
             devices=list(meter.devices),
         )
     return IdlePower(
-        power_w=reading.energy_j / reading.duration_s,
+        power_w=energy / reading.duration_s,
         window_s=reading.duration_s,
         source=meter.source,  # type: ignore[arg-type]
         reason=None,

@@ -3,13 +3,30 @@
 Zeus returns 0 J for every window on a machine with neither NVML nor RAPL (see FACTS.md), so a
 zero from Zeus does not mean "no energy". We therefore check availability first and, where no
 meter can be read, report energy as unavailable (`None` plus a reason), never 0.
+
+Two kinds of reading:
+
+- **Counter windows** (`begin` / `end`): the energy counter (NVML on a GPU, RAPL on a CPU)
+  read at both ends of a window. The counter updates only every `resolution_s` (about 0.1 s on
+  NVML), so a window shorter than that is never returned as a number.
+- **Power timelines** (`power_timeline`): power sampled every `timeline_period_s` by Zeus'
+  `PowerMonitor` (GPUs only) in a background process, used to attribute a window's energy to
+  the batches inside it. Absent (None, with `timeline_reason`) where no sampler exists.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+# The NVML energy counter updates about every 100 ms (FACTS.md, seen on the H100). RAPL counters
+# update faster (Intel documents ~1 ms); we take the same 0.1 s bound for both, which only ever
+# stores fewer numbers, never a wrong one.
+NVML_RESOLUTION_S = 0.1
+RAPL_RESOLUTION_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -25,12 +42,99 @@ class EnergyReading:
     duration_s: float
 
 
+@dataclass(frozen=True)
+class PowerTimeline:
+    """Power samples of one interval.
+
+    Attributes:
+        source: what sampled the power, e.g. `zeus-power-monitor:device_instant`.
+        period_s: the sampling period in seconds (the timeline's resolution).
+        samples: `(time.time() seconds, watts)` pairs in time order.
+    """
+
+    source: str
+    period_s: float
+    samples: list[tuple[float, float]]
+
+    def energy_j(self, start: float, end: float) -> float | None:
+        """Energy between two `time.time()` instants (J): the trapezoid integral of the samples.
+
+        Power is interpolated linearly between samples and held constant beyond the first and
+        last sample. None (not a number) when the interval is shorter than one sampling period,
+        or when the samples do not cover it to within one period at either end.
+        """
+        return integrate_power(self.samples, start, end, self.period_s)
+
+
+def _power_at(samples: list[tuple[float, float]], moment: float) -> float:
+    """Linearly interpolated power at `moment` (constant beyond the ends)."""
+    if moment <= samples[0][0]:
+        return samples[0][1]
+    if moment >= samples[-1][0]:
+        return samples[-1][1]
+    low, high = 0, len(samples) - 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        if samples[middle][0] <= moment:
+            low = middle
+        else:
+            high = middle
+    (t0, p0), (t1, p1) = samples[low], samples[high]
+    if t1 == t0:
+        return p1
+    return p0 + (p1 - p0) * (moment - t0) / (t1 - t0)
+
+
+def integrate_power(
+    samples: list[tuple[float, float]], start: float, end: float, period_s: float
+) -> float | None:
+    """Trapezoid integral (J) of `(time s, W)` samples over `[start, end]`; see `PowerTimeline`."""
+    if not samples or end - start < period_s:
+        return None
+    if samples[0][0] > start + period_s or samples[-1][0] < end - period_s:
+        return None
+    points = [(start, _power_at(samples, start))]
+    points += [(t, p) for t, p in samples if start < t < end]
+    points.append((end, _power_at(samples, end)))
+    return float(
+        sum((t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in itertools.pairwise(points))
+    )
+
+
+def checked_energy(reading: EnergyReading, resolution_s: float) -> tuple[float | None, str | None]:
+    """A window's energy if it may be stored as a number, else (None, why).
+
+    A window shorter than the counter's update period reads 0 J or one update too few, so it is
+    never a number (FACTS.md: NVML updates about every 0.1 s).
+    """
+    if reading.energy_j is None:
+        return None, None
+    if reading.duration_s < resolution_s:
+        return None, (
+            f"window of {reading.duration_s:.3f} s is shorter than the meter's resolution "
+            f"({resolution_s:g} s)"
+        )
+    return reading.energy_j, None
+
+
 class EnergyMeter(Protocol):
-    """What the runner needs from a meter: named windows that return an `EnergyReading`."""
+    """What the runner needs from a meter: named windows, and a power timeline where one exists.
+
+    Attributes:
+        source: `zeus-nvml`, `zeus-rapl`, `unavailable` or `fake`.
+        reason: why energy is unavailable; None when measured.
+        devices: metered devices, e.g. `['gpu:0']`.
+        resolution_s: the counter's update period (s); a shorter window is never a number.
+        timeline_period_s: power sampling period (s), None when no timeline is sampled.
+        timeline_reason: why there is no power timeline; None when there is one.
+    """
 
     source: str
     reason: str | None
     devices: list[str]
+    resolution_s: float
+    timeline_period_s: float | None
+    timeline_reason: str | None
 
     @property
     def available(self) -> bool:
@@ -43,6 +147,10 @@ class EnergyMeter(Protocol):
 
     def end(self, name: str) -> EnergyReading:
         """Close window `name` and return its reading."""
+        ...
+
+    def power_timeline(self, start: float, end: float) -> PowerTimeline | None:
+        """Power samples between two `time.time()` instants; None without a sampler."""
         ...
 
 
@@ -63,9 +171,12 @@ class NullEnergyMeter:
     """No readable meter: windows measure time only, energy is None with a reason."""
 
     source = "unavailable"
+    resolution_s = 0.0
+    timeline_period_s: float | None = None
 
     def __init__(self, reason: str) -> None:
         self.reason: str | None = reason
+        self.timeline_reason: str | None = reason
         self.devices: list[str] = []
         self._timer = _Timer()
 
@@ -79,47 +190,123 @@ class NullEnergyMeter:
     def end(self, name: str) -> EnergyReading:
         return EnergyReading(energy_j=None, duration_s=self._timer.end(name))
 
+    def power_timeline(self, start: float, end: float) -> PowerTimeline | None:
+        return None
+
 
 class FakeEnergyMeter:
-    """A meter for tests: constant power, so energy = power_w x window time. Source `fake`."""
+    """A meter for tests. Source `fake`.
+
+    Energy of a window is the integral of `power(t)` (default: constant `power_w`) over it. With
+    `timeline_period_s`, `power_timeline` returns samples of the same power every period.
+
+    Args:
+        power_w: constant power in watts (used when `power` is None).
+        resolution_s: the counter resolution to pretend (windows below it read None).
+        timeline_period_s: sampling period of the fake timeline; None: no timeline.
+        power: watts as a function of `time.time()`, instead of a constant.
+    """
 
     source = "fake"
 
-    def __init__(self, power_w: float = 100.0) -> None:
+    def __init__(
+        self,
+        power_w: float = 100.0,
+        *,
+        resolution_s: float = 0.0,
+        timeline_period_s: float | None = None,
+        power: Callable[[float], float] | None = None,
+    ) -> None:
         self.power_w = power_w
         self.reason: str | None = None
         self.devices = ["fake:0"]
-        self._timer = _Timer()
+        self.resolution_s = resolution_s
+        self.timeline_period_s = timeline_period_s
+        self.timeline_reason: str | None = (
+            None if timeline_period_s else "the fake meter was made without a timeline"
+        )
+        self._power = power or (lambda _moment: power_w)
+        self._starts: dict[str, tuple[float, float]] = {}
 
     @property
     def available(self) -> bool:
         return True
 
     def begin(self, name: str) -> None:
-        self._timer.begin(name)
+        self._starts[name] = (time.perf_counter(), time.time())
 
     def end(self, name: str) -> EnergyReading:
-        duration = self._timer.end(name)
-        return EnergyReading(energy_j=self.power_w * duration, duration_s=duration)
+        started, wall_started = self._starts.pop(name)
+        duration = time.perf_counter() - started
+        steps = max(1, int(duration / 0.001))
+        width = duration / steps
+        energy = sum(self._power(wall_started + (k + 0.5) * width) * width for k in range(steps))
+        return EnergyReading(energy_j=energy, duration_s=duration)
+
+    def power_timeline(self, start: float, end: float) -> PowerTimeline | None:
+        if not self.timeline_period_s:
+            return None
+        period = self.timeline_period_s
+        count = int((end - start) / period) + 2
+        samples = [(start + k * period, self._power(start + k * period)) for k in range(count)]
+        return PowerTimeline(source="fake", period_s=period, samples=samples)
+
+
+_POWER_MONITORS: dict[tuple[int, float], Any] = {}
+
+
+def _power_monitor(gpu_index: int, period_s: float) -> Any:
+    """One Zeus `PowerMonitor` per (GPU, period) and process: it starts sampler processes."""
+    key = (gpu_index, period_s)
+    if key not in _POWER_MONITORS:
+        from zeus.monitor import PowerMonitor
+
+        _POWER_MONITORS[key] = PowerMonitor(gpu_indices=[gpu_index], update_period=period_s)
+    return _POWER_MONITORS[key]
 
 
 class ZeusEnergyMeter:
-    """Zeus `ZeusMonitor` windows: GPU energy through NVML, or CPU energy through RAPL."""
+    """Zeus `ZeusMonitor` windows: GPU energy through NVML, or CPU energy through RAPL.
 
-    def __init__(self, *, gpu_indices: list[int], cpu: bool) -> None:
+    On a GPU with `power_sample_period_s > 0`, Zeus' `PowerMonitor` also samples power in the
+    background for per-batch attribution; if it cannot start, windows still work and
+    `timeline_reason` says why there is no timeline.
+    """
+
+    def __init__(
+        self, *, gpu_indices: list[int], cpu: bool, power_sample_period_s: float = 0.0
+    ) -> None:
         from zeus.monitor import ZeusMonitor
 
+        self.timeline_period_s: float | None = None
+        self.timeline_reason: str | None = None
+        self._power_monitor: Any = None
         if gpu_indices:
             self.source = "zeus-nvml"
             self.devices = [f"gpu:{index}" for index in gpu_indices]
+            self.resolution_s = NVML_RESOLUTION_S
             self._monitor = ZeusMonitor(gpu_indices=gpu_indices, cpu_indices=[])
+            if power_sample_period_s > 0:
+                try:
+                    self._power_monitor = _power_monitor(gpu_indices[0], power_sample_period_s)
+                    self.timeline_period_s = power_sample_period_s
+                except Exception as error:  # the sampler is optional; say why it is missing
+                    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                    self.timeline_reason = (
+                        f"Zeus PowerMonitor did not start: {type(error).__name__} {first}".strip()
+                    )
+            else:
+                self.timeline_reason = "power_sample_period_s=0 in the run config"
         elif cpu:
             self.source = "zeus-rapl"
             self._monitor = ZeusMonitor(gpu_indices=[], cpu_indices=None)
             self.devices = ["cpu:package"]
+            self.resolution_s = RAPL_RESOLUTION_S
+            self.timeline_reason = "Zeus samples power timelines of GPUs only (RAPL run)"
         else:
             raise ValueError("ZeusEnergyMeter needs a GPU index or cpu=True")
         self._gpu = bool(gpu_indices)
+        self._gpu_index = gpu_indices[0] if gpu_indices else None
         self.reason: str | None = None
 
     @property
@@ -137,6 +324,33 @@ class ZeusEnergyMeter:
             energy = float(sum((measurement.cpu_energy or {}).values()))
             energy += float(sum((measurement.dram_energy or {}).values()))
         return EnergyReading(energy_j=energy, duration_s=float(measurement.time))
+
+    def power_timeline(self, start: float, end: float) -> PowerTimeline | None:
+        if self._power_monitor is None or self.timeline_period_s is None:
+            return None
+        monitor = self._power_monitor
+        domains = [getattr(d, "value", d) for d in monitor.measurement_domains]
+        domain = "device_instant" if "device_instant" in domains else "device_average"
+        if domain not in domains:
+            return None
+        # One period of margin on each side, so the integral can interpolate at the edges.
+        period = self.timeline_period_s
+        timelines = monitor.get_power_timeline(
+            domain, gpu_index=self._gpu_index, start_time=start - period, end_time=end + period
+        )
+        samples = [(float(t), float(w)) for t, w in timelines.get(self._gpu_index, [])]
+        return PowerTimeline(
+            source=f"zeus-power-monitor:{domain}", period_s=period, samples=samples
+        )
+
+
+def zeus_import_problem() -> str | None:
+    """Why `zeus.monitor` cannot be imported (one line), or None when it can."""
+    try:
+        import zeus.monitor  # noqa: F401
+    except ImportError as error:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return None
 
 
 def nvml_available() -> bool:
@@ -157,19 +371,31 @@ def rapl_available() -> bool:
     return bool(rapl_is_available())
 
 
-def make_energy_meter(choice: str, device: str, gpu_index: int = 0) -> EnergyMeter:
+def make_energy_meter(
+    choice: str, device: str, gpu_index: int = 0, power_sample_period_s: float = 0.0
+) -> EnergyMeter:
     """Pick the meter for a run.
 
     Args:
         choice: `auto` or `zeus` (use Zeus where it can read a meter), or `none`.
         device: `cuda` or `cpu`, the device generation runs on.
         gpu_index: CUDA device index to meter when `device == "cuda"`.
+        power_sample_period_s: on a GPU, sample a power timeline every this many seconds with
+            Zeus' `PowerMonitor` (0: no timeline).
     """
     if choice == "none":
         return NullEnergyMeter("energy_meter=none in the run config")
+    problem = zeus_import_problem()
+    if problem is not None:
+        return NullEnergyMeter(
+            f"the zeus package cannot be imported ({problem}); install it "
+            "(pip install zeus, or scripts/install-offline.sh from a wheelhouse)"
+        )
     if device == "cuda":
         if nvml_available():
-            return ZeusEnergyMeter(gpu_indices=[gpu_index], cpu=False)
+            return ZeusEnergyMeter(
+                gpu_indices=[gpu_index], cpu=False, power_sample_period_s=power_sample_period_s
+            )
         return NullEnergyMeter("NVML is not readable on this machine (no NVIDIA driver?)")
     if rapl_available():
         return ZeusEnergyMeter(gpu_indices=[], cpu=True)

@@ -1,10 +1,13 @@
 """Batched generation with per-step timestamps (the `eager` backend: transformers `generate`).
 
-TTFT and per-request latency come from a logits processor that stamps the time, after a device
-synchronize, each time the model has produced the logits of the next token. Token `k` of the
-batch is complete at stamp `k`; a request that stops after `n` tokens finished at stamp `n - 1`.
-`generate` already synchronizes with the host at every step (to check stopping criteria), so the
-extra synchronize adds no measurable wait.
+TTFT and per-request latency come from a step clock marked each time the model has produced the
+logits of the next token (a logits processor for `generate`). Token `k` of the batch is complete
+at mark `k`; a request that stops after `n` tokens finished at mark `n - 1`.
+
+The clock never synchronizes the device in the middle of a step: on CUDA each mark records a
+CUDA event on the stream, and the events' times are read once, after generation has finished
+and the device was synchronized, so the host keeps queueing kernels ahead of the GPU. On CPU a
+mark is `time.perf_counter()`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from runner.config import BackendConfig, TaskConfig
+from runner.config import TaskConfig
 
 
 @dataclass(frozen=True)
@@ -56,19 +59,99 @@ class BatchResult:
 
 
 class StepClock:
-    """A logits processor that records `time.perf_counter()` at every decoding step."""
+    """Per-step timestamps: CUDA events on a GPU (read after generation), perf_counter on CPU.
 
-    def __init__(self, device: str) -> None:
+    Use: `start()` right after synchronizing the device, `mark()` (or call it as a logits
+    processor) after each step, then, after the final synchronize, `offsets_s()`.
+
+    Args:
+        device: `cuda` or `cpu`.
+        sync_each_step: synchronize the device and read the host clock at every mark (the old
+            behaviour, kept only so `benchmarks/runner_overhead.py` can compare the two).
+        capacity: events to create up front on CUDA (more are made as needed).
+    """
+
+    def __init__(self, device: str, *, sync_each_step: bool = False, capacity: int = 0) -> None:
         import torch
 
-        self.stamps: list[float] = []
-        self._sync = torch.cuda.synchronize if device == "cuda" else None
+        self._torch = torch
+        self._events = device == "cuda" and not sync_each_step
+        self._sync = torch.cuda.synchronize if device == "cuda" and sync_each_step else None
+        self.timing = "cuda-events" if self._events else "perf-counter"
+        self._pool: list[Any] = (
+            [torch.cuda.Event(enable_timing=True) for _ in range(capacity + 1)]
+            if self._events
+            else []
+        )
+        self._start_event: Any = None
+        self._marks: list[Any] = []
+        self._started = 0.0
 
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
+    def _event(self) -> Any:
+        index = len(self._marks) + 1
+        if index < len(self._pool):
+            return self._pool[index]
+        return self._torch.cuda.Event(enable_timing=True)
+
+    def start(self) -> None:
+        """The origin of every offset (call right after synchronizing the device)."""
+        self._marks = []
+        self._started = time.perf_counter()
+        if self._events:
+            self._start_event = self._pool[0] if self._pool else self._event()
+            self._start_event.record()
+
+    def mark(self) -> None:
+        """One step done (no host synchronization on the CUDA-events path)."""
+        if self._events:
+            event = self._event()
+            event.record()
+            self._marks.append(event)
+            return
         if self._sync is not None:
             self._sync()
-        self.stamps.append(time.perf_counter())
+        self._marks.append(time.perf_counter())
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        self.mark()
         return scores
+
+    @property
+    def steps(self) -> int:
+        """Marks so far."""
+        return len(self._marks)
+
+    def offsets_s(self) -> list[float]:
+        """Seconds from `start()` to each mark; read only after the device has synchronized."""
+        if self._events:
+            return [self._start_event.elapsed_time(event) / 1e3 for event in self._marks]
+        return [mark - self._started for mark in self._marks]
+
+
+def request_timings(
+    tokenizer: Any,
+    new_tokens: list[list[int]],
+    prompt_lengths: list[int],
+    offsets: list[float],
+    batch_time_s: float,
+    eos_ids: set[int],
+) -> list[RequestTiming]:
+    """Per-request timing from the generated token rows and the step clock's offsets (s)."""
+    offsets = offsets or [batch_time_s]
+    requests = []
+    for row, prompt_length in zip(new_tokens, prompt_lengths, strict=True):
+        length = response_length(row, eos_ids, tokenizer.pad_token_id)
+        last = offsets[min(length, len(offsets)) - 1] if length else offsets[0]
+        requests.append(
+            RequestTiming(
+                prompt_tokens=int(prompt_length),
+                response_tokens=length,
+                ttft_s=offsets[0],
+                latency_s=last,
+                text=tokenizer.decode(row[:length], skip_special_tokens=True),
+            )
+        )
+    return requests
 
 
 def render_prompts(tokenizer: Any, system_prompt: str, texts: list[str]) -> list[str]:
@@ -96,10 +179,8 @@ def render_prompts(tokenizer: Any, system_prompt: str, texts: list[str]) -> list
     return rendered
 
 
-def generation_kwargs(
-    task: TaskConfig, tokenizer: Any, backend: BackendConfig | None = None
-) -> dict[str, Any]:
-    """`generate` keyword arguments for the task's decoding settings and the backend."""
+def generation_kwargs(task: TaskConfig, tokenizer: Any) -> dict[str, Any]:
+    """`generate` keyword arguments for the task's decoding settings."""
     sampling = task.sampling
     kwargs: dict[str, Any] = {
         "max_new_tokens": task.max_new_tokens,
@@ -112,24 +193,7 @@ def generation_kwargs(
         kwargs.update(temperature=None, top_p=None, top_k=None)
     if sampling.fixed_output_length:
         kwargs["min_new_tokens"] = task.max_new_tokens
-    if backend is not None and backend.name == "compiled":
-        from transformers import CompileConfig
-
-        compile_config = CompileConfig(mode=backend.compile_mode)
-        # transformers compiles automatically only on accelerators; we ask for it everywhere so
-        # that `compiled` means the same thing on every machine.
-        compile_config._compile_all_devices = True
-        kwargs.update(cache_implementation="static", compile_config=compile_config)
     return kwargs
-
-
-def prompt_token_counts(
-    tokenizer: Any, system_prompt: str, texts: list[str], max_prompt_tokens: int
-) -> list[int]:
-    """Tokens of each templated prompt, capped at `max_prompt_tokens`."""
-    rendered = render_prompts(tokenizer, system_prompt, texts)
-    encoded = tokenizer(rendered, add_special_tokens=False)["input_ids"]
-    return [min(len(ids), max_prompt_tokens) for ids in encoded]
 
 
 def generate_batch(
@@ -139,58 +203,47 @@ def generate_batch(
     task: TaskConfig,
     texts: list[str],
     max_prompt_tokens: int,
-    backend: BackendConfig | None = None,
-    pad_to: int | None = None,
 ) -> BatchResult:
-    """Generate responses for one batch of user messages and time every request.
-
-    Args:
-        pad_to: left-pad every prompt to exactly this many tokens (the `compiled` backend needs
-            one input shape); None pads to the longest prompt of the batch.
-    """
+    """Generate one batch of user messages with `generate` (prompts left-padded to the batch's
+    longest) and time every request."""
     import torch
 
     rendered = render_prompts(tokenizer, task.system_prompt, texts)
     inputs = tokenizer(
         rendered,
         return_tensors="pt",
-        padding="max_length" if pad_to else True,
+        padding=True,
         truncation=True,
-        max_length=pad_to or max_prompt_tokens,
+        max_length=max_prompt_tokens,
         add_special_tokens=False,
     ).to(device)
     prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
-    clock = StepClock(device)
+    clock = StepClock(device, capacity=task.max_new_tokens)
     if device == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
+    clock.start()
     with torch.inference_mode():
         output = model.generate(
-            **inputs, logits_processor=[clock], **generation_kwargs(task, tokenizer, backend)
+            **inputs, logits_processor=[clock], **generation_kwargs(task, tokenizer)
         )
     if device == "cuda":
         torch.cuda.synchronize()
     ended = time.perf_counter()
     new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
-    stamps = clock.stamps or [ended]
-    eos_ids = _eos_ids(model, tokenizer)
-    requests = []
-    for row, prompt_length in zip(new_tokens, prompt_lengths, strict=True):
-        length = response_length(row, eos_ids, tokenizer.pad_token_id)
-        last = stamps[min(length, len(stamps)) - 1] if length else stamps[0]
-        requests.append(
-            RequestTiming(
-                prompt_tokens=int(prompt_length),
-                response_tokens=length,
-                ttft_s=stamps[0] - started,
-                latency_s=last - started,
-                text=tokenizer.decode(row[:length], skip_special_tokens=True),
-            )
-        )
+    requests = request_timings(
+        tokenizer,
+        new_tokens,
+        prompt_lengths,
+        clock.offsets_s(),
+        ended - started,
+        eos_ids_of(model, tokenizer),
+    )
     return BatchResult(batch_time_s=ended - started, requests=requests)
 
 
-def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+def eos_ids_of(model: Any, tokenizer: Any) -> set[int]:
+    """EOS token ids: the model's generation config, else the tokenizer's."""
     configured = getattr(model.generation_config, "eos_token_id", None)
     if configured is None:
         configured = tokenizer.eos_token_id

@@ -1,9 +1,17 @@
-"""Orchestration of one benchmark point: load, idle baseline, warm up, measure, write.
+"""Orchestration of one benchmark point: load, warm up, then steady-state energy windows, write.
 
-Energy attribution: every measured batch is one meter window around `generate`. The batch's
-energy is split evenly over its requests for `energy_per_response_j` (a batch of 8 that used
-80 J costs 10 J per response) and over its output tokens for `energy_per_token_j`. The pooled
-summary divides the energy of all windows by all requests (or tokens).
+Energy windows: each of the `repeats` windows is preceded by its own idle window
+(`idle_seconds`), then runs whole passes over the measured prompt sample, batch after batch,
+until it has lasted at least `min_window_s`. The meter's counter is read once per window, so
+the window, not the batch, is the unit of measured energy; a window shorter than the meter's
+resolution is never stored as a number. The pooled summary divides the energy of all windows by
+all requests (or tokens) run inside them.
+
+Attribution to batches (raw data and per-batch statistics): where a power timeline was sampled
+during the window (Zeus `PowerMonitor` on a GPU), a batch's energy is the integral of that
+timeline over the batch (null for a batch shorter than one sampling period); elsewhere the
+window's energy is split over its batches by batch time. A batch's energy is then split evenly
+over its requests (`energy_per_response_j`) and over its output tokens (`energy_per_token_j`).
 """
 
 from __future__ import annotations
@@ -12,26 +20,32 @@ import dataclasses
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from runner.config import RunConfig, write_root
 from runner.errors import PointFailed
 from runner.machine.device import resolve_device
-from runner.machine.energy import EnergyMeter, make_energy_meter
+from runner.machine.energy import EnergyMeter, PowerTimeline, checked_energy, make_energy_meter
 from runner.machine.provenance import collect_provenance, hardware_slug, utc_now
-from runner.measure.generation import BatchResult, generate_batch, prompt_token_counts
+from runner.measure.backends import Backend, make_backend
+from runner.measure.generation import BatchResult
 from runner.measure.stats import summarize
 from runner.records.layout import performance_parts
 from runner.records.load import RAW_DATA_SUFFIX
 from runner.records.performance import (
     SCHEMA_VERSION,
     EnergyInfo,
+    EnergyWindow,
+    EnergyWindows,
+    Execution,
     Identity,
     MeasuredSource,
     Measurements,
     ModelInfo,
     PerformanceRecord,
+    PowerTimelineBlock,
     Summary,
     TaskInfo,
 )
@@ -42,7 +56,7 @@ from runner.records.store import (
     sha256_bytes,
     write_record_with_raw_data,
 )
-from runner.workload.models import LoadedModel, load_model
+from runner.workload.models import load_model
 from runner.workload.prompts import Prompt, load_prompt_set, sample_prompts
 
 
@@ -66,15 +80,70 @@ class CalibrationLookup(Protocol):
         ...
 
 
+# Points kept per window in the record's power timeline (the raw samples are not stored).
+MAX_TIMELINE_POINTS = 200
+
+
 @dataclasses.dataclass
 class MeasuredBatch:
-    """A measured batch: where it ran in the loop, its timing, and its window's energy (J)."""
+    """A measured batch: where it ran, its timing, and the energy attributed to it (J).
 
-    repeat: int
+    Attributes:
+        window: index of the energy window it ran in.
+        pass_index: which pass over the measured sample (within the window).
+        index: position of the batch in the pass.
+        wall_start / wall_end: `time.time()` around the batch, in seconds.
+        energy_j: the batch's share of its window's energy (see the module docstring); None
+            when not measured or not attributable.
+    """
+
+    window: int
+    pass_index: int
     index: int
     prompts: list[Prompt]
     result: BatchResult
+    wall_start: float = 0.0
+    wall_end: float = 0.0
+    energy_j: float | None = None
+
+
+@dataclasses.dataclass
+class MeasuredWindow:
+    """One energy window and the batches it ran."""
+
+    index: int
+    duration_s: float
     energy_j: float | None
+    reason: str | None
+    passes: int
+    batches: list[MeasuredBatch]
+    idle_power_w: float | None
+    idle_window_s: float | None
+    wall_start: float
+    wall_end: float
+    timeline: PowerTimeline | None = None
+
+    @property
+    def requests(self) -> int:
+        """Requests run in the window."""
+        return sum(len(batch.result.requests) for batch in self.batches)
+
+    @property
+    def output_tokens(self) -> int:
+        """Tokens generated in the window."""
+        return sum(batch.result.output_tokens for batch in self.batches)
+
+    @property
+    def busy_s(self) -> float:
+        """Sum of the window's batch times (s)."""
+        return sum(batch.result.batch_time_s for batch in self.batches)
+
+    @property
+    def energy_above_idle_j(self) -> float | None:
+        """Window energy minus idle power x window time (J); None without either."""
+        if self.energy_j is None or self.idle_power_w is None:
+            return None
+        return self.energy_j - self.idle_power_w * self.duration_s
 
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:
@@ -107,9 +176,10 @@ def measure_idle(meter: EnergyMeter, seconds: float) -> tuple[float | None, floa
     meter.begin("idle")
     time.sleep(seconds)
     reading = meter.end("idle")
-    if reading.energy_j is None or reading.duration_s <= 0:
+    energy, _ = checked_energy(reading, meter.resolution_s)
+    if energy is None or reading.duration_s <= 0:
         return None, reading.duration_s
-    return reading.energy_j / reading.duration_s, reading.duration_s
+    return energy / reading.duration_s, reading.duration_s
 
 
 def peak_memory(device: str) -> tuple[int | None, str | None]:
@@ -123,25 +193,16 @@ def peak_memory(device: str) -> tuple[int | None, str | None]:
 
 
 def _generate(
-    loaded: LoadedModel, config: RunConfig, prompts: list[Prompt], pad_to: int | None
+    backend: Backend, config: RunConfig, device: str, prompts: list[Prompt]
 ) -> BatchResult:
     import torch
 
     try:
-        return generate_batch(
-            loaded.model,
-            loaded.tokenizer,
-            loaded.device,
-            config.task,
-            [prompt.text for prompt in prompts],
-            config.max_prompt_tokens,
-            backend=config.backend,
-            pad_to=pad_to,
-        )
+        return backend.generate([prompt.text for prompt in prompts])
     except torch.OutOfMemoryError:
         raise PointFailed(
             f"out of memory: model={config.model.name} task={config.task.name} "
-            f"batch_size={config.batch_size} on {loaded.device}"
+            f"batch_size={config.batch_size} backend={config.backend.name} on {device}"
         ) from None
 
 
@@ -187,29 +248,45 @@ def run_point(
 
     loaded = load_model(config.model, device)
     if meter is None:
-        meter = make_energy_meter(config.energy_meter, device)
+        meter = make_energy_meter(
+            config.energy_meter, device, power_sample_period_s=config.power_sample_period_s
+        )
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
 
-    idle_power_w, idle_window_s = measure_idle(meter, config.idle_seconds)
-
-    pad_to = None
-    if config.backend.name == "compiled":
-        texts = [prompt.text for prompt in sample]
-        pad_to = max(
-            prompt_token_counts(
-                loaded.tokenizer, config.task.system_prompt, texts, config.max_prompt_tokens
-            )
-        )
+    # A fresh backend per point: Dynamo is reset, so nothing compiled for another point is reused.
+    backend = make_backend(
+        loaded,
+        config.task,
+        config.backend,
+        max_prompt_tokens=config.max_prompt_tokens,
+        batch_size=config.batch_size,
+        sample_texts=[prompt.text for prompt in sample],
+        seed=config.seed,
+    )
     warmup_started = time.perf_counter()
     compile_time_s = None
     for number, batch in enumerate(batches_of(warmup_prompts, config.batch_size)):
-        _generate(loaded, config, batch, pad_to)
-        if number == 0 and config.backend.name == "compiled":
+        _generate(backend, config, device, batch)
+        if number == 0 and backend.name != "eager":
             compile_time_s = time.perf_counter() - warmup_started
     warmup_time_s = time.perf_counter() - warmup_started
 
-    measured = _measure(loaded, config, meter, measured_prompts, progress, pad_to)
+    backend.begin_measurement()
+    windows = measure_windows(
+        lambda batch: _generate(backend, config, device, batch),
+        meter,
+        measured_prompts,
+        batch_size=config.batch_size,
+        repeats=config.repeats,
+        min_window_s=config.min_window_s,
+        idle_seconds=config.idle_seconds,
+        progress=progress,
+        label=f"{config.model.name} {config.task.name} bs={config.batch_size}",
+    )
+    backend.end_measurement()
+    measured = [batch for window in windows for batch in window.batches]
+    idle_power_w, idle_window_s = pooled_idle(windows)
     ended_utc = utc_now()
 
     identity = Identity(
@@ -259,47 +336,201 @@ def run_point(
             ),
             energy=EnergyInfo(
                 source=meter.source,  # type: ignore[arg-type]
-                reason=meter.reason,
+                reason=meter.reason or _first_reason(windows),
                 devices=list(meter.devices),
                 idle_power_w=idle_power_w,
                 idle_window_s=idle_window_s,
             ),
             measurements=build_measurements(measured),
             summary=build_summary(
-                measured, idle_power_w, device, loaded.load_time_s, warmup_time_s, compile_time_s
+                windows, device, loaded.load_time_s, warmup_time_s, compile_time_s
             ),
             provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
             raw_data=raw_data,
             calibration_id=calibration_id,
             config=config_to_dict(config),
+            energy_windows=energy_windows_block(windows, meter, config.min_window_s),
+            execution=execution_block(backend, config, loaded.tokenizer),
         ),
     )[0]
 
 
-def _measure(
-    loaded: LoadedModel,
-    config: RunConfig,
+def execution_block(backend: Backend, config: RunConfig, tokenizer: Any) -> Execution:
+    """The backend's `execution` block, with the facts of the workload a reader should know."""
+    execution = backend.execution()
+    if config.model.source != "random-init":
+        return execution
+    note = (
+        f"random-init model: prompts were tokenized with the embedded tiny model's tokenizer "
+        f"({len(tokenizer)} tokens), not {config.model.hf_id}'s, so prompt lengths in tokens "
+        "differ from the real model's; EOS is the real model's id from init_config"
+    )
+    return execution.model_copy(update={"notes": [*execution.notes, note]})
+
+
+def measure_windows(
+    generate: Callable[[list[Prompt]], BatchResult],
     meter: EnergyMeter,
     prompts: list[Prompt],
-    progress: bool,
-    pad_to: int | None,
-) -> list[MeasuredBatch]:
+    *,
+    batch_size: int,
+    repeats: int,
+    min_window_s: float,
+    idle_seconds: float,
+    progress: bool = False,
+    label: str = "",
+) -> list[MeasuredWindow]:
+    """Run `repeats` steady-state energy windows and attribute their energy to batches.
+
+    Each window is preceded by an idle window of `idle_seconds`, then runs whole passes over
+    `prompts` (in batches of `batch_size`) until it has lasted at least `min_window_s`.
+
+    Args:
+        generate: runs one batch of prompts and returns its timing.
+        meter: the energy meter; its counter is read once per window.
+    """
     from rich.progress import Progress
 
-    batches = batches_of(prompts, config.batch_size)
-    total = len(prompts) * config.repeats  # the bar counts requests
-    measured: list[MeasuredBatch] = []
-    label = f"{config.model.name} {config.task.name} bs={config.batch_size}"
+    batches = batches_of(prompts, batch_size)
+    windows: list[MeasuredWindow] = []
     with Progress(disable=not progress, transient=True) as bar:
-        bar_task = bar.add_task(label, total=total)
-        for repeat in range(config.repeats):
-            for index, batch in enumerate(batches):
-                meter.begin("batch")
-                result = _generate(loaded, config, batch, pad_to)
-                reading = meter.end("batch")
-                measured.append(MeasuredBatch(repeat, index, batch, result, reading.energy_j))
-                bar.advance(bar_task, len(batch))
-    return measured
+        bar_task = bar.add_task(label, total=None)
+        for number in range(repeats):
+            idle_power_w, idle_window_s = measure_idle(meter, idle_seconds)
+            name = f"window-{number}"
+            meter.begin(name)
+            wall_start = time.time()
+            started = time.perf_counter()
+            done: list[MeasuredBatch] = []
+            passes = 0
+            while True:
+                for index, batch in enumerate(batches):
+                    batch_start = time.time()
+                    result = generate(batch)
+                    done.append(
+                        MeasuredBatch(
+                            number, passes, index, batch, result, batch_start, time.time()
+                        )
+                    )
+                    bar.advance(bar_task, len(batch))
+                passes += 1
+                if time.perf_counter() - started >= min_window_s:
+                    break
+            wall_end = time.time()
+            reading = meter.end(name)
+            energy, reason = checked_energy(reading, meter.resolution_s)
+            if reading.energy_j is None:
+                reason = meter.reason
+            timeline = meter.power_timeline(wall_start, wall_end) if energy is not None else None
+            windows.append(
+                MeasuredWindow(
+                    index=number,
+                    duration_s=reading.duration_s,
+                    energy_j=energy,
+                    reason=reason,
+                    passes=passes,
+                    batches=done,
+                    idle_power_w=idle_power_w,
+                    idle_window_s=idle_window_s,
+                    wall_start=wall_start,
+                    wall_end=wall_end,
+                    timeline=timeline,
+                )
+            )
+    for window in windows:
+        attribute_window_energy(window)
+    return windows
+
+
+def attribute_window_energy(window: MeasuredWindow) -> None:
+    """Set each batch's `energy_j` from its window (see the module docstring)."""
+    if window.energy_j is None:
+        return
+    if window.timeline is not None:
+        for batch in window.batches:
+            batch.energy_j = window.timeline.energy_j(batch.wall_start, batch.wall_end)
+        return
+    busy = window.busy_s
+    for batch in window.batches:
+        batch.energy_j = window.energy_j * batch.result.batch_time_s / busy if busy > 0 else None
+
+
+def pooled_idle(windows: list[MeasuredWindow]) -> tuple[float | None, float | None]:
+    """Idle power over all windows' idle baselines (duration-weighted, W) and their total (s)."""
+    lengths = [w.idle_window_s for w in windows if w.idle_window_s is not None]
+    total = sum(lengths) if lengths else None
+    if any(w.idle_power_w is None or not w.idle_window_s for w in windows):
+        return None, total
+    energy = sum(w.idle_power_w * w.idle_window_s for w in windows)  # type: ignore[operator]
+    return energy / total if total else None, total
+
+
+def _first_reason(windows: list[MeasuredWindow]) -> str | None:
+    return next((w.reason for w in windows if w.reason), None)
+
+
+def _timeline_block(window: MeasuredWindow) -> PowerTimelineBlock | None:
+    """The window's timeline, clipped to the window and averaged into at most 200 bins."""
+    timeline = window.timeline
+    if timeline is None:
+        return None
+    inside = [(t, p) for t, p in timeline.samples if window.wall_start <= t <= window.wall_end]
+    size = max(1, -(-len(inside) // MAX_TIMELINE_POINTS))
+    bins = [inside[k : k + size] for k in range(0, len(inside), size)]
+    return PowerTimelineBlock(
+        source=timeline.source,
+        sample_period_s=timeline.period_s,
+        samples=len(inside),
+        t_s=[round(sum(t for t, _ in b) / len(b) - window.wall_start, 4) for b in bins],
+        power_w=[round(sum(p for _, p in b) / len(b), 3) for b in bins],
+    )
+
+
+def energy_windows_block(
+    windows: list[MeasuredWindow], meter: EnergyMeter, min_window_s: float
+) -> EnergyWindows:
+    """The record's `energy_windows` block."""
+    measured = any(w.energy_j is not None for w in windows)
+    with_timeline = any(w.timeline is not None for w in windows)
+    attribution = None
+    note = None
+    if measured and with_timeline:
+        attribution = "power-timeline"
+        batches = [b for w in windows if w.timeline is not None for b in w.batches]
+        missing = sum(1 for b in batches if b.energy_j is None)
+        if missing:
+            note = (
+                f"{missing} of {len(batches)} batches are shorter than one power sample "
+                "(or outside the sampled span): their energy is null; the windows' totals are "
+                "measured"
+            )
+    elif measured:
+        attribution = "window-time-share"
+        note = meter.timeline_reason
+    return EnergyWindows(
+        min_window_s=min_window_s,
+        meter_resolution_s=meter.resolution_s if meter.available else None,
+        attribution=attribution,  # type: ignore[arg-type]
+        attribution_note=note,
+        windows=[
+            EnergyWindow(
+                index=w.index,
+                duration_s=w.duration_s,
+                energy_j=w.energy_j,
+                reason=w.reason,
+                passes=w.passes,
+                batches=len(w.batches),
+                requests=w.requests,
+                output_tokens=w.output_tokens,
+                busy_s=w.busy_s,
+                idle_power_w=w.idle_power_w,
+                idle_window_s=w.idle_window_s,
+                energy_above_idle_j=w.energy_above_idle_j,
+                timeline=_timeline_block(w),
+            )
+            for w in windows
+        ],
+    )
 
 
 def raw_data_rows(run_id: str, measured: list[MeasuredBatch]) -> list[dict[str, Any]]:
@@ -313,7 +544,9 @@ def raw_data_rows(run_id: str, measured: list[MeasuredBatch]) -> list[dict[str, 
             rows.append(
                 {
                     "run_id": run_id,
-                    "repeat": batch.repeat,
+                    "repeat": batch.window,
+                    "window": batch.window,
+                    "pass": batch.pass_index,
                     "batch_index": batch.index,
                     "position": position,
                     "prompt_id": prompt.id,
@@ -369,29 +602,30 @@ def build_measurements(measured: list[MeasuredBatch]) -> Measurements:
 
 
 def build_summary(
-    measured: list[MeasuredBatch],
-    idle_power_w: float | None,
+    windows: list[MeasuredWindow],
     device: str,
     load_time_s: float,
     warmup_time_s: float,
     compile_time_s: float | None = None,
 ) -> Summary:
-    """Pooled figures over all measured batches."""
+    """Pooled figures over all energy windows (time is window time, host gaps included)."""
+    measured = [batch for window in windows for batch in window.batches]
     requests = sum(len(batch.result.requests) for batch in measured)
     tokens = sum(batch.result.output_tokens for batch in measured)
-    measured_time = sum(batch.result.batch_time_s for batch in measured)
-    energies = [batch.energy_j for batch in measured]
+    measured_time = sum(window.duration_s for window in windows)
+    energies = [window.energy_j for window in windows]
     energy = None if any(e is None for e in energies) else float(sum(energies))  # type: ignore[arg-type]
+    above = [window.energy_above_idle_j for window in windows]
     above_idle = None
-    if energy is not None and idle_power_w is not None:
-        above_idle = (energy - idle_power_w * measured_time) / requests
+    if energy is not None and all(a is not None for a in above):
+        above_idle = float(sum(above)) / requests  # type: ignore[arg-type]
     memory, memory_kind = peak_memory(device)
     return Summary(
         requests=requests,
         batches=len(measured),
         output_tokens=tokens,
         measured_time_s=measured_time,
-        throughput_tok_s=tokens / measured_time if measured_time > 0 else 0.0,
+        throughput_tok_s=tokens / measured_time if measured_time > 0 else None,
         energy_j=energy,
         energy_per_response_j=None if energy is None else energy / requests,
         energy_per_token_j=None if energy is None or tokens == 0 else energy / tokens,

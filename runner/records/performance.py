@@ -136,14 +136,21 @@ class Summary(Strict):
     requests: int = Field(ge=1)
     batches: int = Field(ge=1)
     output_tokens: int = Field(ge=0)
-    measured_time_s: float = Field(ge=0, description="sum of measured batch times")
-    throughput_tok_s: float = Field(ge=0, description="output_tokens / measured_time_s")
+    measured_time_s: float = Field(
+        ge=0,
+        description="measured time in s: the sum of the energy windows' durations (records "
+        "with `energy_windows`), else the sum of measured batch times",
+    )
+    throughput_tok_s: float | None = Field(
+        ge=0, description="output_tokens / measured_time_s; null when the time is 0"
+    )
     energy_j: float | None = Field(description="energy of all measured windows, in J")
     energy_per_response_j: float | None
     energy_per_token_j: float | None
     avg_power_w: float | None
     energy_above_idle_per_response_j: float | None = Field(
-        description="(energy - idle_power * time) / requests; null without an idle baseline"
+        description="sum over windows of (window energy - idle power x window time) / requests;"
+        " null without an idle baseline"
     )
     peak_memory_bytes: int | None
     peak_memory_kind: Literal["cuda_max_allocated", "process_max_rss"] | None
@@ -192,6 +199,94 @@ class MeasuredSource(Strict):
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Additive blocks (issue 13: steady-state energy windows, how the backend ran). Both are optional
+# and default to null, so records written before them validate unchanged under schema 1.
+
+
+class PowerTimelineBlock(Strict):
+    """Power sampled during one energy window, downsampled for the site's power-over-time chart."""
+
+    source: str = Field(description="e.g. 'zeus-power-monitor:device_instant' or 'fake'")
+    sample_period_s: float = Field(gt=0, description="sampling period of the raw samples, in s")
+    samples: int = Field(ge=0, description="raw samples in the window, before downsampling")
+    t_s: list[float] = Field(description="seconds from the window's start (bin centres)")
+    power_w: list[float] = Field(description="mean power of each bin, in W")
+
+
+class EnergyWindow(Strict):
+    """One steady-state energy window: whole passes over the measured prompt sample, run back to
+    back until the window lasted at least `min_window_s`."""
+
+    index: int = Field(ge=0)
+    duration_s: float = Field(ge=0, description="wall time of the window, in s")
+    energy_j: float | None = Field(
+        ge=0, description="the meter's counter over the window, in J; null when not measured"
+    )
+    reason: str | None = Field(
+        default=None, description="why energy_j is null (no meter, window below resolution)"
+    )
+    passes: int = Field(ge=1, description="whole passes over the measured prompt sample")
+    batches: int = Field(ge=1)
+    requests: int = Field(ge=1)
+    output_tokens: int = Field(ge=0)
+    busy_s: float = Field(ge=0, description="sum of the window's batch times, in s")
+    idle_power_w: float | None = Field(description="idle power measured just before, in W")
+    idle_window_s: float | None = Field(description="length of that idle window, in s")
+    energy_above_idle_j: float | None = Field(
+        description="energy_j - idle_power_w x duration_s, in J"
+    )
+    timeline: PowerTimelineBlock | None = Field(
+        default=None, description="power sampled during the window; null without a sampler"
+    )
+
+
+class EnergyWindows(Strict):
+    """How energy was measured: steady-state windows and the attribution to batches."""
+
+    min_window_s: float = Field(ge=0, description="the configured minimum window length, in s")
+    meter_resolution_s: float | None = Field(
+        description="the counter's update period, in s; shorter windows are never stored"
+    )
+    attribution: Literal["power-timeline", "window-time-share"] | None = Field(
+        description="how a batch's energy (raw data, per-batch statistics) was obtained: the "
+        "integral of the power timeline over the batch, or the window's energy split by batch "
+        "time; null when energy was not measured"
+    )
+    attribution_note: str | None = Field(
+        default=None, description="why there is no timeline, or why some batches have none"
+    )
+    windows: list[EnergyWindow] = Field(min_length=1)
+
+
+class Execution(Strict):
+    """How the backend ran the point: timing method, padding, compilation, CUDA graphs."""
+
+    timing: Literal["cuda-events", "perf-counter"] = Field(
+        description="per-step clock: CUDA events read after generation, or host perf_counter"
+    )
+    prompt_padding: Literal["batch-longest", "bucket"] = Field(
+        description="eager pads to the batch's longest prompt; static backends to buckets"
+    )
+    pad_multiple: int | None = Field(default=None, description="bucket size in tokens")
+    padded_prompt_lengths: list[int] = Field(
+        default_factory=list, description="distinct padded prompt lengths (static backends)"
+    )
+    max_cache_len: int | None = Field(default=None, description="static KV cache length")
+    compile_mode: str | None = Field(default=None, description="torch.compile mode (compiled)")
+    compiles_warmup: int | None = Field(
+        default=None, description="graphs Dynamo compiled during warm-up (compiled)"
+    )
+    compiles_measured: int | None = Field(
+        default=None, description="graphs Dynamo compiled while measuring (must be 0)"
+    )
+    cuda_graph: bool = Field(default=False, description="decode steps replayed as a CUDA graph")
+    eos_check_every: int | None = Field(
+        default=None, description="static backends: host checks for EOS every this many steps"
+    )
+    notes: list[str] = Field(default_factory=list, description="facts a reader should know")
+
+
 class PerformanceRecord(Strict):
     """One benchmark point. Written once, never replaced."""
 
@@ -211,6 +306,13 @@ class PerformanceRecord(Strict):
         description="run_id of the machine calibration record this run was judged against"
     )
     config: dict[str, Any] = Field(description="the resolved run config")
+    energy_windows: EnergyWindows | None = Field(
+        default=None,
+        description="steady-state energy windows (issue 13); null in records written before",
+    )
+    execution: Execution | None = Field(
+        default=None, description="how the backend ran (issue 13); null in records written before"
+    )
 
 
 def json_schema() -> dict[str, Any]:

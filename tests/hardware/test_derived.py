@@ -83,15 +83,16 @@ def test_context_is_prompt_plus_half_response() -> None:
 
 def test_flops_per_token_tied() -> None:
     # 2 N + 4 L H d C = 2*200_000 + 4*2*4*16*100 = 400_000 + 51_200
-    assert flops_per_token(TIED_PARAMS, TIED, 100) == 451_200
+    assert flops_per_token(TIED_PARAMS, TIED, 100, count_lm_head=False) == 451_200
     # + 2 h V = 2*64*1000 = 128_000 when the output head is counted
-    assert flops_per_token(TIED_PARAMS, TIED, 100, count_lm_head=True) == 579_200
+    # the output head, 2 h V = 128_000, is counted by default (bytes per step read it too)
+    assert flops_per_token(TIED_PARAMS, TIED, 100) == 579_200
 
 
 def test_flops_per_token_gqa_uses_query_heads() -> None:
     # attention FLOPs follow the 8 query heads, not the 2 KV heads:
     # 2*1_000_000 + 4*4*8*16*250 = 2_000_000 + 512_000
-    assert flops_per_token(GQA_PARAMS, GQA, 250) == 2_512_000
+    assert flops_per_token(GQA_PARAMS, GQA, 250, count_lm_head=False) == 2_512_000
 
 
 def test_step_bytes_tied() -> None:
@@ -141,16 +142,17 @@ def test_derive_tied_record_against_hand_values(settings) -> None:
     derived = derive(record, calibration, settings)
     assert derived.calibration_id == "cal-1"
     assert derived.context_tokens == 100
-    assert derived.flops_per_token == 451_200
+    # F = 2 N + 2 h V + 4 L H d C = 400_000 + 128_000 + 51_200
+    assert derived.flops_per_token == 579_200
     assert derived.step_bytes == 1_261_312
-    # B F / M = 2 * 451_200 / 1_261_312
-    assert derived.arithmetic_intensity_flop_per_byte == pytest.approx(902_400 / 1_261_312)
+    # B F / M = 2 * 579_200 / 1_261_312
+    assert derived.arithmetic_intensity_flop_per_byte == pytest.approx(1_158_400 / 1_261_312)
     assert derived.bandwidth_floor_s == pytest.approx(1.261312e-4)
     assert derived.x_floor == pytest.approx(1e-3 / 1.261312e-4)  # 7.928
     assert derived.achieved_bandwidth_bytes_s == pytest.approx(1.261312e9)
     assert derived.achieved_bandwidth_share == pytest.approx(0.1261312)
-    assert derived.achieved_flop_s == pytest.approx(9.024e8)
-    assert derived.achieved_flop_share == pytest.approx(9.024e-3)
+    assert derived.achieved_flop_s == pytest.approx(1.1584e9)
+    assert derived.achieved_flop_share == pytest.approx(1.1584e-2)
     # 400 tokens / 200 J
     assert derived.tokens_per_j == pytest.approx(2.0)
     # 25 J per response = 25 / 3.6e6 kWh x 480 g/kWh
@@ -178,12 +180,13 @@ def test_derive_gqa_record_against_hand_values(settings) -> None:
     )
     calibration = make_calibration(bandwidth=2e10, flop_s=1e12, dtype="bfloat16", slug="cpu-test")
     derived = derive(record, calibration, settings)
-    assert derived.flops_per_token == 2_512_000
+    # 2 N + 4 L H d C = 2_512_000, plus the untied head 2 h V = 512_000
+    assert derived.flops_per_token == 3_024_000
     assert derived.step_bytes == 3_025_024
-    assert derived.arithmetic_intensity_flop_per_byte == pytest.approx(10_048_000 / 3_025_024)
+    assert derived.arithmetic_intensity_flop_per_byte == pytest.approx(12_096_000 / 3_025_024)
     floor = 3_025_024 / 2e10
     assert derived.x_floor == pytest.approx(2e-3 / floor)
-    assert derived.achieved_flop_share == pytest.approx(10_048_000 / 2e-3 / 1e12)
+    assert derived.achieved_flop_share == pytest.approx(12_096_000 / 2e-3 / 1e12)
     # energy unmeasured: never 0, always None
     assert derived.tokens_per_j is None
     assert derived.carbon_g_per_response is None

@@ -47,12 +47,37 @@ class FakeZeusMonitor:
         return FakeMeasurement(2.0, {}, {0: 40.0})
 
 
+class FakePowerMonitor:
+    """Stands in for zeus.monitor.PowerMonitor: 200 W samples every 0.05 s from t=1000."""
+
+    fail: ClassVar[bool] = False
+    made: ClassVar[list[FakePowerMonitor]] = []
+
+    def __init__(self, gpu_indices: list[int], update_period: float) -> None:
+        if FakePowerMonitor.fail:
+            raise RuntimeError("Power monitor subprocess for device_instant failed to start")
+        self.gpu_indices = gpu_indices
+        self.update_period = update_period
+        self.measurement_domains = [types.SimpleNamespace(value="device_instant")]
+        self.queries: list[tuple] = []
+        FakePowerMonitor.made.append(self)
+
+    def get_power_timeline(self, domain, gpu_index=None, start_time=None, end_time=None):
+        self.queries.append((domain, gpu_index, start_time, end_time))
+        samples = [(1000 + k * 0.05, 200.0) for k in range(41)]  # 1000..1002 s
+        return {gpu_index: [(t, w) for t, w in samples if start_time <= t <= end_time]}
+
+
 @pytest.fixture
 def fake_zeus(monkeypatch: pytest.MonkeyPatch) -> type[FakeZeusMonitor]:
     module = types.ModuleType("zeus.monitor")
     module.ZeusMonitor = FakeZeusMonitor  # type: ignore[attr-defined]
+    module.PowerMonitor = FakePowerMonitor  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "zeus.monitor", module)
+    monkeypatch.setattr(energy, "_POWER_MONITORS", {})
     FakeZeusMonitor.instances.clear()
+    FakePowerMonitor.made.clear()
+    FakePowerMonitor.fail = False
     return FakeZeusMonitor
 
 
@@ -69,10 +94,54 @@ def test_gpu_present_uses_nvml(monkeypatch: pytest.MonkeyPatch, fake_zeus: type)
     assert monitor.calls == [("begin", "w", True), ("end", "w", True)]
 
 
+def test_gpu_meter_samples_a_power_timeline(
+    monkeypatch: pytest.MonkeyPatch, fake_zeus: type
+) -> None:
+    monkeypatch.setattr(energy, "nvml_available", lambda: True)
+    meter = make_energy_meter("auto", "cuda", gpu_index=0, power_sample_period_s=0.05)
+    assert meter.resolution_s == energy.NVML_RESOLUTION_S == 0.1
+    assert meter.timeline_period_s == 0.05 and meter.timeline_reason is None
+    timeline = meter.power_timeline(1000.5, 1001.5)
+    assert timeline is not None and timeline.source == "zeus-power-monitor:device_instant"
+    assert timeline.energy_j(1000.5, 1001.5) == pytest.approx(200.0)
+    [monitor] = FakePowerMonitor.made
+    assert monitor.gpu_indices == [0] and monitor.update_period == 0.05
+    # one period of margin each side, so the integral can interpolate at the edges
+    assert monitor.queries == [("device_instant", 0, 1000.45, 1001.55)]
+    # one sampler per process: a second meter reuses it
+    make_energy_meter("auto", "cuda", gpu_index=0, power_sample_period_s=0.05)
+    assert len(FakePowerMonitor.made) == 1
+
+
+def test_a_sampler_that_does_not_start_leaves_windows_working(
+    monkeypatch: pytest.MonkeyPatch, fake_zeus: type
+) -> None:
+    monkeypatch.setattr(energy, "nvml_available", lambda: True)
+    FakePowerMonitor.fail = True
+    meter = make_energy_meter("auto", "cuda", power_sample_period_s=0.05)
+    assert meter.available and meter.power_timeline(0, 1) is None
+    assert "PowerMonitor did not start: RuntimeError" in meter.timeline_reason
+    meter.begin("w")
+    assert meter.end("w").energy_j == 150.0
+    off = make_energy_meter("auto", "cuda", power_sample_period_s=0)
+    assert off.power_timeline(0, 1) is None and "power_sample_period_s=0" in off.timeline_reason
+
+
+def test_missing_zeus_names_zeus_not_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "zeus.monitor", None)  # import zeus.monitor -> ImportError
+    monkeypatch.setattr(energy, "nvml_available", lambda: True)
+    for device in ("cuda", "cpu"):
+        meter = make_energy_meter("auto", device)
+        assert isinstance(meter, NullEnergyMeter)
+        assert "zeus package cannot be imported" in meter.reason
+        assert "driver" not in meter.reason
+
+
 def test_cpu_with_rapl_uses_rapl(monkeypatch: pytest.MonkeyPatch, fake_zeus: type) -> None:
     monkeypatch.setattr(energy, "rapl_available", lambda: True)
-    meter = make_energy_meter("auto", "cpu")
+    meter = make_energy_meter("auto", "cpu", power_sample_period_s=0.05)
     assert meter.source == "zeus-rapl"
+    assert meter.power_timeline(0, 1) is None and "GPUs only" in meter.timeline_reason
     meter.begin("w")
     assert meter.end("w").energy_j == 40.0
 
@@ -126,6 +195,7 @@ def test_run_with_fake_meter_attributes_energy(tmp_path: Path) -> None:
                 "num_prompts=4",
                 "repeats=1",
                 "idle_seconds=0.2",
+                "min_window_s=0.3",
             ]
         )
     path = run_point(
@@ -138,8 +208,15 @@ def test_run_with_fake_meter_attributes_energy(tmp_path: Path) -> None:
     assert record["energy"]["source"] == "fake"
     assert record["energy"]["idle_power_w"] == pytest.approx(80.0)
     summary = record["summary"]
-    assert summary["energy_j"] == pytest.approx(80.0 * summary["measured_time_s"], rel=0.05)
-    assert summary["energy_per_response_j"] == pytest.approx(summary["energy_j"] / 4)
+    [window] = record["energy_windows"]["windows"]
+    assert window["duration_s"] >= 0.3 and window["energy_j"] == summary["energy_j"]
+    assert summary["measured_time_s"] == window["duration_s"]
+    assert summary["energy_j"] == pytest.approx(80.0 * summary["measured_time_s"], rel=0.01)
+    assert record["energy_windows"]["attribution"] == "window-time-share"
+    assert summary["requests"] == 4 * window["passes"]
+    assert summary["energy_per_response_j"] == pytest.approx(
+        summary["energy_j"] / summary["requests"]
+    )
     assert summary["energy_per_token_j"] == pytest.approx(
         summary["energy_j"] / summary["output_tokens"]
     )
@@ -151,3 +228,6 @@ def test_run_with_fake_meter_attributes_energy(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (path.parent / record["raw_data"]["file"]).open()]
     for row in rows:
         assert row["energy_share_j"] == pytest.approx(row["batch_energy_j"] / config.batch_size)
+    # window-time-share: the batches' energies add up to the window's
+    batches = {(r["window"], r["pass"], r["batch_index"]): r["batch_energy_j"] for r in rows}
+    assert sum(batches.values()) == pytest.approx(window["energy_j"])

@@ -23,6 +23,9 @@ def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None
             "num_prompts=32",
             "batch_size=8",
             "idle_seconds=2",
+            "min_window_s=3",
+            "repeats=2",
+            "power_sample_period_s=0.05",
             "task.max_new_tokens=128",
             "task.sampling.fixed_output_length=true",
             f"results_dir={tmp_path}",
@@ -33,6 +36,14 @@ def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None
     [(_, record)] = scan_results(tmp_path).records
     assert record.energy.source == "zeus-nvml"
     assert record.summary.energy_j is not None and record.summary.energy_j > 0
+    windows = record.energy_windows
+    assert windows.meter_resolution_s == 0.1 and len(windows.windows) == 2
+    for window in windows.windows:
+        assert window.duration_s >= 3 and window.energy_j > 0
+        assert window.idle_power_w is not None and window.idle_power_w > 0
+    # Zeus' PowerMonitor sampled the windows (it starts sampler processes with spawn)
+    assert windows.attribution == "power-timeline", windows.attribution_note
+    assert all(w.timeline is not None and w.timeline.samples > 10 for w in windows.windows)
     assert record.energy.idle_power_w is not None and record.energy.idle_power_w > 0
     assert record.summary.peak_memory_kind == "cuda_max_allocated"
     assert record.provenance.gpu_name and record.provenance.gpu_driver
@@ -40,10 +51,11 @@ def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None
 
 
 @pytest.mark.gpu
-def test_compiled_matches_eager_on_gpu_in_float32(tmp_path: Path) -> None:
+def test_static_backends_match_eager_on_gpu_in_float32(tmp_path: Path) -> None:
+    """compiled (Inductor) and graph (a captured CUDA graph) give eager's greedy tokens."""
     import json
 
-    for backend in ("eager", "compiled"):
+    for backend in ("eager", "compiled", "graph"):
         code = main(
             [
                 "run",
@@ -57,13 +69,22 @@ def test_compiled_matches_eager_on_gpu_in_float32(tmp_path: Path) -> None:
                 "batch_size=4",
                 "task.max_new_tokens=32",
                 "idle_seconds=0",
+                "min_window_s=1",
                 f"results_dir={tmp_path}",
                 "calibrate=false",
             ]
         )
         assert code == 0
     texts = {}
+    records = {}
     for path, record in scan_results(tmp_path).records:
         rows = [json.loads(line) for line in (path.parent / record.raw_data.file).open()]
         texts[record.identity.backend] = {r["prompt_id"]: r["response_text"] for r in rows}
+        records[record.identity.backend] = record
     assert texts["compiled"] == texts["eager"]
+    assert texts["graph"] == texts["eager"]
+    for record in records.values():
+        assert record.execution.timing == "cuda-events"
+    assert records["graph"].execution.cuda_graph is True
+    assert records["compiled"].execution.compiles_warmup == 1
+    assert records["compiled"].execution.compiles_measured == 0

@@ -41,9 +41,13 @@ def test_every_task_writes_a_valid_record(demo_results: Path) -> None:
         assert path.parent.parent.parent.name == "tiny-random"
         assert path.name == f"{record.run_id}.json"
         assert record.identity.batch_size == 2
-        assert record.summary.requests == 4
-        assert record.measurements.latency_s.n == 4
-        assert record.measurements.batch_time_s.n == 2
+        # one energy window of whole passes over the 4 prompts (2 batches each)
+        [window] = record.energy_windows.windows
+        assert window.passes >= 1 and window.duration_s >= 0.5  # demo: min_window_s=0.5
+        assert record.summary.requests == 4 * window.passes == window.requests
+        assert record.measurements.latency_s.n == record.summary.requests
+        assert record.measurements.batch_time_s.n == 2 * window.passes == window.batches
+        assert record.summary.measured_time_s == window.duration_s >= window.busy_s
         assert record.summary.output_tokens > 0
         assert record.measurements.ttft_s.mean <= record.measurements.latency_s.mean
         assert record.model.random_weights is True
@@ -62,13 +66,19 @@ def test_cpu_without_meter_has_null_energy_and_a_reason(demo_results: Path) -> N
         assert record.summary.energy_j is None
         assert record.summary.energy_per_response_j is None
         assert record.measurements.energy_per_token_j is None
+        assert record.energy_windows.attribution is None
+        for window in record.energy_windows.windows:
+            assert window.energy_j is None and window.reason == record.energy.reason
+            assert window.timeline is None
 
 
 def test_raw_data_has_one_row_per_request(demo_results: Path) -> None:
     for path, record in scan_results(demo_results).records:
         rows = [json.loads(line) for line in (path.parent / record.raw_data.file).open()]
         assert len(rows) == record.summary.requests
-        assert [r["prompt_id"] for r in rows] == record.task.prompt_ids
+        passes = record.energy_windows.windows[0].passes
+        assert [r["prompt_id"] for r in rows] == record.task.prompt_ids * passes
+        assert [r["pass"] for r in rows] == [p for p in range(passes) for _ in range(4)]
         assert sum(r["response_tokens"] for r in rows) == record.summary.output_tokens
 
 

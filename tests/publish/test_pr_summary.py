@@ -44,6 +44,7 @@ def base_record(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
                 "num_prompts=2",
                 "warmup_batches=0",
                 "idle_seconds=0",
+                "min_window_s=0",
                 "task.max_new_tokens=4",
                 f"results_dir={results}",
             ]

@@ -102,7 +102,7 @@ def test_runner_settings_override_params_and_never_come_from_the_pr(repo_root: P
     rehearsal = entry_for(repo_root, "cpu-rehearsal")
     overrides = run_overrides(rehearsal, params)
     assert "batch_size=1" in overrides and "num_prompts=2" in overrides
-    assert overrides[-2:] == ["backend.device=cpu", "task.max_new_tokens=4"]
+    assert overrides[-3:] == ["backend.device=cpu", "task.max_new_tokens=4", "min_window_s=0"]
     h100 = run_overrides(entry_for(repo_root, "h100"), params)
     assert f"batch_size={params['benchmark']['batch_sizes']}" in h100
     assert eval_overrides(rehearsal, params) == ["backend.device=cpu", "eval=quick", "eval.limit=4"]

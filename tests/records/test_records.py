@@ -141,3 +141,20 @@ def test_a_record_moved_into_another_models_folder_is_refused(one_record: Path, 
     assert len(scan.records) == 1
     assert len(scan.problems) == 1
     assert "other-model" in scan.problems[0] and "a moved or forged record" in scan.problems[0]
+
+
+def test_records_written_before_the_issue_13_blocks_still_load(repo_root: Path) -> None:
+    """The golden fixtures (schema 1, no `energy_windows` / `execution`) validate unchanged."""
+    golden = repo_root / "tests" / "fixtures" / "golden_results"
+    scan = scan_results(golden)
+    assert scan.problems == []
+    performance = [r for _, r in scan.records if isinstance(r, PerformanceRecord)]
+    assert performance
+    for record in performance:
+        assert record.energy_windows is None and record.execution is None
+
+
+def test_new_blocks_are_in_the_schema_and_optional() -> None:
+    schema = json_schema()
+    assert "energy_windows" in schema["properties"] and "execution" in schema["properties"]
+    assert "energy_windows" not in schema["required"] and "execution" not in schema["required"]

@@ -319,7 +319,7 @@ def test_out_of_memory_in_one_sweep_point(
     """batch_size=4 runs out of memory; 1 and 2 still write records; the sweep exits 1."""
     import torch
 
-    import runner.measure.point as benchmark
+    import runner.measure.backends as benchmark
 
     real = benchmark.generate_batch
 

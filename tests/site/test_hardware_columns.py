@@ -83,18 +83,18 @@ def one_row(*records):
 
 def test_row_values_match_hand_computed_figures():
     row, data = one_row(tiny_record())
-    # F = 2 N + 4 L H d C = 164000 + 4*2*4*16*50 = 189600 FLOPs per token
-    assert row["gflops_per_token"] == pytest.approx(189600 / 1e9)
+    # F = 2 N + 2 h V + 4 L H d C = 164000 + 128000 + 4*2*4*16*50 = 317600 FLOPs per token
+    assert row["gflops_per_token"] == pytest.approx(317600 / 1e9)
     # M = (N + V h) b + B h b + 2 L Hkv d C b B = 584000 + 512 + 102400 = 686912 bytes
     moved = 686912
-    assert row["arithmetic_intensity_flop_per_byte"] == pytest.approx(2 * 189600 / moved)
+    assert row["arithmetic_intensity_flop_per_byte"] == pytest.approx(2 * 317600 / moved)
     assert row["bandwidth_floor_s"] == pytest.approx(moved / 1e10)
     assert row["x_floor"] == pytest.approx(0.01 / (moved / 1e10))
     assert row["achieved_bandwidth_gb_s"] == pytest.approx(moved / 0.01 / 1e9)
     assert row["achieved_bandwidth_share"] == pytest.approx(moved / 0.01 / 1e10)
-    assert row["achieved_gflop_s"] == pytest.approx(2 * 189600 / 0.01 / 1e9)
-    assert row["achieved_flop_s"] == pytest.approx(2 * 189600 / 0.01)
-    assert row["achieved_flop_share"] == pytest.approx(2 * 189600 / 0.01 / 1e11)
+    assert row["achieved_gflop_s"] == pytest.approx(2 * 317600 / 0.01 / 1e9)
+    assert row["achieved_flop_s"] == pytest.approx(2 * 317600 / 0.01)
+    assert row["achieved_flop_share"] == pytest.approx(2 * 317600 / 0.01 / 1e11)
     assert row["tokens_per_j"] == pytest.approx(400 / 80)
     settings = load_settings()
     grid = settings.grid_intensity_g_per_kwh

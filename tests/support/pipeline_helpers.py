@@ -70,7 +70,7 @@ def shrink_params(repo: Path) -> None:
         r"repeats: .*": "repeats: 1",
         r"warmup_batches: .*": "warmup_batches: 0",
         r"idle_seconds: .*": "idle_seconds: 0",
-        r"(?m)^(  extra: )\"\"(.*)$": r'\1"task.max_new_tokens=8"\2',
+        r"(?m)^(  extra: )\"\"(.*)$": r'\1"task.max_new_tokens=8 min_window_s=0"\2',
     }
     for pattern, replacement in replacements.items():
         text = re.sub(pattern, replacement, text, count=1)
@@ -123,7 +123,7 @@ def benchmark_run_folder(repo: Path, models: list[str], env: dict[str, str] | No
         run(
             ["leaderboard", "run", "-m", "--no-progress", f"model={model}", f"task={tasks}",
              "batch_size=1", "num_prompts=2", "repeats=1", "warmup_batches=0", "idle_seconds=0",
-             "task.max_new_tokens=8", "results_dir=results",
+             "task.max_new_tokens=8", "min_window_s=0", "results_dir=results",
              f"results_subdir={folder.relative_to(repo / 'results').as_posix()}"],
             repo,
             env,
