@@ -261,13 +261,17 @@ def stored_throughput(records: Sequence[PerformanceRecord]) -> float | None:
     Several records: the mean of their stored throughputs weighted by measured time (which is
     total tokens / total time when each record agrees with itself). None without measured time.
     """
-    timed = [r for r in records if r.summary.measured_time_s > 0]
+    timed = [
+        r
+        for r in records
+        if r.summary.measured_time_s > 0 and r.summary.throughput_tok_s is not None
+    ]
     if not timed:
         return None
     if len(timed) == 1:
         return timed[0].summary.throughput_tok_s
     total = sum(r.summary.measured_time_s for r in timed)
-    return sum(r.summary.throughput_tok_s * r.summary.measured_time_s for r in timed) / total
+    return sum(r.summary.throughput_tok_s * r.summary.measured_time_s for r in timed) / total  # type: ignore[operator]
 
 
 def pool_records(records: Sequence[PerformanceRecord]) -> dict[str, Any]:

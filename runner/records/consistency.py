@@ -61,7 +61,7 @@ def measured_relations(record: PerformanceRecord) -> Iterator[Relation]:
     """The relations a measured record's summary and statistics must satisfy."""
     s = record.summary
     m = record.measurements
-    if s.measured_time_s > 0:
+    if s.measured_time_s > 0 and s.throughput_tok_s is not None:
         yield Relation(
             "summary.throughput_tok_s",
             s.throughput_tok_s,
@@ -75,12 +75,23 @@ def measured_relations(record: PerformanceRecord) -> Iterator[Relation]:
         m.response_tokens.mean * m.response_tokens.n,
     )
     yield Relation("summary.requests", s.requests, "measurements.latency_s.n", m.latency_s.n)
-    yield Relation(
-        "summary.measured_time_s",
-        s.measured_time_s,
-        "measurements.batch_time_s.mean × measurements.batch_time_s.n",
-        m.batch_time_s.mean * m.batch_time_s.n,
-    )
+    windows = getattr(record, "energy_windows", None)
+    if windows is not None:
+        # Steady-state windows: the measured time is the windows' wall time (the batches and the
+        # host work between them), not the sum of batch times.
+        yield Relation(
+            "summary.measured_time_s",
+            s.measured_time_s,
+            "sum of energy_windows.windows[].duration_s",
+            sum(window.duration_s for window in windows.windows),
+        )
+    else:
+        yield Relation(
+            "summary.measured_time_s",
+            s.measured_time_s,
+            "measurements.batch_time_s.mean × measurements.batch_time_s.n",
+            m.batch_time_s.mean * m.batch_time_s.n,
+        )
     if s.energy_j is None:
         return
     for name, value, expression, expected in (
