@@ -75,6 +75,7 @@ from runner.workload.prompts import Prompt, load_prompt_set, sample_prompts
 
 OCCUPANCY_SAMPLE_S = 0.01  # occupancy and queue length are sampled every 10 ms of the window
 POLL_S = 0.05  # longest wait for a result before the loop checks its schedule again
+DUE_S = 1e-6  # an event due within this much of now is run now (no busy loop on rounding)
 CPU_MAX_BATCH_TOKENS = 2048
 
 
@@ -568,7 +569,7 @@ def drive_load(
     deadline = window_end + drain_timeout_s
     sending = True
     while True:
-        t = now()
+        t = now() + DUE_S
         # Meter events first (they are on the window's clock), then due arrivals.
         while meter_index < len(meter_events) and meter_events[meter_index][0] <= t:
             _, _, k = meter_events[meter_index]
@@ -613,7 +614,7 @@ def drive_load(
             sending = False
             stop_outstanding("cancelled", {i for i in open_ids if outcomes[i].phase != "window"}, t)
             break
-        if window_closed and t >= deadline:
+        if window_closed and t + DUE_S >= deadline:
             sending = False
             stop_outstanding("timed_out", set(window_open_ids), t)
             stop_outstanding("cancelled", set(open_ids), t)
