@@ -4,7 +4,7 @@ On one machine and one model, with the same prompts and exactly `--new-tokens` o
 request (`fixed_output_length`, so both paths do the same decoding work):
 
 1. **Static**: today's `eager` backend (`runner.measure.generation.generate_batch`), batches of
-   `--batch-size` back to back over `--prompts` prompts, after one warm-up batch. One meter
+   each of `--batch-sizes` back to back over `--prompts` prompts, after one warm-up batch. One meter
    window over all of them. Throughput = requests / wall time.
 2. **Continuous batching** (the serving scenario's engine and load driver): Poisson arrivals at
    that throughput (times `--rate-factor`), a `--warmup` s warm-up and a `--duration` s measured
@@ -13,12 +13,14 @@ request (`fixed_output_length`, so both paths do the same decoding work):
 Printed per path: throughput achieved, energy per request (meter window / requests completed;
 "not measured" where no meter is readable, never 0), the process's CPU time per request
 (`time.process_time`, every thread of this process: a measured proxy for work on a CPU, not an
-energy), and latency. Then the ratios continuous / static. Energy on a CPU without RAPL is not
-readable: the ratio is then printed for CPU time only, and energy is said to be unmeasured.
+energy), and latency. Then the ratios continuous / static. Where continuous batching does not
+sustain the static throughput (under 95% of it), the script says so: the loads then differ.
+Energy on a CPU without RAPL is not readable: the ratio is then printed for CPU time only, and
+energy is said to be unmeasured.
 
     PYTHONPATH=. .venv/bin/python benchmarks/serving_vs_static.py                 # tiny model, CPU
     PYTHONPATH=. .venv/bin/python benchmarks/serving_vs_static.py --model random__Llama-3.2-1B \\
-        --device cuda --dtype bfloat16 --batch-size 16 --prompts 256 --new-tokens 128
+        --device cuda --dtype bfloat16 --batch-sizes 1 8 32 --prompts 256 --new-tokens 128
 """
 
 from __future__ import annotations
@@ -78,14 +80,24 @@ def main() -> None:
     parser.add_argument("--model", default="tiny-random")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", default="float32")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--prompts", type=int, default=96)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--rate-factor", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--drain", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1: CPU time is not inflated "
+        "by threads spinning while the other is descheduled on a shared machine)",
+    )
     args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     with hydra_context():
         config = compose_run_config(
@@ -101,12 +113,22 @@ def main() -> None:
     torch.manual_seed(args.seed)
     loaded = load_model(config.model, args.device)
     meter = CpuTimedMeter(make_energy_meter("auto", args.device))
-    prompt_set = load_prompt_set(config.task.prompt_set)
+    print(
+        f"model={args.model} device={args.device} dtype={args.dtype} threads={args.threads} "
+        f"new_tokens={args.new_tokens} meter={meter.source}"
+        + ("" if meter.reason is None else f" ({meter.reason})")
+    )
+    for batch_size in args.batch_sizes:
+        compare(loaded, config, meter, args, batch_size)
 
-    # 1. Static batches.
-    sample = sample_prompts(prompt_set.prompts, args.prompts + args.batch_size, args.seed)
+
+def compare(loaded: Any, config: Any, meter: CpuTimedMeter, args: Any, batch_size: int) -> None:
+    """Static batches of `batch_size`, then continuous batching at their throughput; print both
+    and the ratios."""
+    prompt_set = load_prompt_set(config.task.prompt_set)
+    sample = sample_prompts(prompt_set.prompts, args.prompts + batch_size, args.seed)
     texts = [p.text for p in sample]
-    warm, measured = texts[: args.batch_size], texts[args.batch_size :]
+    warm, measured = texts[:batch_size], texts[batch_size:]
 
     def run_batch(batch: list[str]) -> Any:
         return generate_batch(loaded.model, loaded.tokenizer, args.device, config.task, batch, 4096)
@@ -114,10 +136,7 @@ def main() -> None:
     run_batch(warm)
     started = time.perf_counter()
     meter.begin("static")
-    results = [
-        run_batch(measured[i : i + args.batch_size])
-        for i in range(0, len(measured), args.batch_size)
-    ]
+    results = [run_batch(measured[i : i + batch_size]) for i in range(0, len(measured), batch_size)]
     reading = meter.end("static")
     static_wall = time.perf_counter() - started
     static_requests = sum(len(r.requests) for r in results)
@@ -126,13 +145,11 @@ def main() -> None:
     static_energy = None if reading.energy_j is None else reading.energy_j / static_requests
     static_cpu = meter.cpu_s["static"] / static_requests
     static_latency = statistics.fmean(q.latency_s for r in results for q in r.requests)
-    static_tpot = statistics.fmean(
-        q.tpot_s for r in results for q in r.requests if q.tpot_s is not None
-    )
+    tpots = [q.tpot_s for r in results for q in r.requests if q.tpot_s is not None]
+    static_tpot = statistics.fmean(tpots) if tpots else None
 
-    # 2. Continuous batching at the same throughput.
     rate = static_rps * args.rate_factor
-    horizon = args.warmup + args.duration + 30.0
+    horizon = args.warmup + args.duration + args.drain
     times = poisson_arrivals(rate, horizon, args.seed)
     prompts = sample_prompts(prompt_set.prompts, len(times), args.seed + 1)
     ids = tokenize_prompts(loaded, config.task.system_prompt, prompts, config.max_prompt_tokens)
@@ -148,7 +165,7 @@ def main() -> None:
             meter,
             warmup_s=args.warmup,
             duration_s=args.duration,
-            drain_timeout_s=30.0,
+            drain_timeout_s=args.drain,
             timeline_step_s=1.0,
         )
     finally:
@@ -164,38 +181,42 @@ def main() -> None:
     )
     s, m = figures.summary, figures.measurements
     cb_cpu = meter.cpu_s["serving-window"] / max(1, s.completed_in_window)
+    offered = s.requests_in_window / drive.measured_duration_s  # this Poisson draw's rate
+    sustained = s.completed_in_window >= 0.9 * s.requests_in_window
 
-    metered = static_energy is not None and s.energy_per_request_j is not None
     print(
-        f"model={args.model} device={args.device} dtype={args.dtype} "
-        f"new_tokens={args.new_tokens} meter={meter.source}"
-        + ("" if meter.reason is None else f" ({meter.reason})")
-    )
-    print(
-        f"static     batch={args.batch_size:<3} requests={static_requests:<5} "
+        f"static     batch={batch_size:<3} requests={static_requests:<5} "
         f"throughput={static_rps:.3f} req/s ({static_tokens / static_wall:.1f} tok/s)  "
         f"energy/request={fmt(static_energy, ' J')}  cpu/request={static_cpu * 1e3:.2f} ms  "
-        f"latency mean={static_latency:.3f} s (from batch start)  tpot={static_tpot * 1e3:.2f} ms"
+        f"latency mean={static_latency:.3f} s (from batch start)  "
+        f"tpot={fmt(None if static_tpot is None else static_tpot * 1e3, ' ms')}"
     )
     ttft = m.ttft_s.p90 if m.ttft_s else None
     itl = m.itl_s.mean if m.itl_s else None
+    e2e = m.e2e_latency_s.mean if m.e2e_latency_s else None
     print(
-        f"continuous offered={rate:.3f} req/s  window={drive.measured_duration_s:.1f} s "
+        f"continuous rate={rate:.3f} req/s (this draw: {offered:.3f})  "
+        f"window={drive.measured_duration_s:.1f} s "
         f"completed={s.completed_in_window:<5} throughput={s.throughput_rps:.3f} req/s "
         f"({s.throughput_tok_s:.1f} tok/s)  energy/request={fmt(s.energy_per_request_j, ' J')}  "
-        f"cpu/request={cb_cpu * 1e3:.2f} ms  e2e mean="
-        f"{fmt(m.e2e_latency_s.mean if m.e2e_latency_s else None, ' s')} (from arrival)  "
+        f"cpu/request={cb_cpu * 1e3:.2f} ms  e2e mean={fmt(e2e, ' s')} (from arrival)  "
         f"ttft p90={fmt(ttft, ' s')}  itl mean={fmt(None if itl is None else itl * 1e3, ' ms')}  "
         f"mean batch={s.mean_running_requests:.2f}  "
         f"dispatch lag max={m.dispatch_lag_s.max * 1e3:.1f} ms"
     )
-    print(f"ratio continuous/static, throughput: {s.throughput_rps / static_rps:.3f}")
-    if metered:
-        ratio = s.energy_per_request_j / static_energy  # type: ignore[operator]
-        print(f"ratio continuous/static, energy per request: {ratio:.3f}")
+    if not sustained:
+        print(
+            "  continuous batching did NOT keep up with its arrivals "
+            f"({s.completed_in_window} completed, {s.requests_in_window} arrived in the window): "
+            "not the same throughput, the ratios below compare different loads"
+        )
+    print(f"  ratio continuous/static, throughput: {s.throughput_rps / static_rps:.3f}")
+    if static_energy is not None and s.energy_per_request_j is not None:
+        ratio = s.energy_per_request_j / static_energy
+        print(f"  ratio continuous/static, energy per request: {ratio:.3f}")
     else:
-        print("ratio continuous/static, energy per request: not measured (no readable meter)")
-    print(f"ratio continuous/static, CPU time per request: {cb_cpu / static_cpu:.3f}")
+        print("  ratio continuous/static, energy per request: not measured (no readable meter)")
+    print(f"  ratio continuous/static, CPU time per request: {cb_cpu / static_cpu:.3f}")
 
 
 if __name__ == "__main__":
