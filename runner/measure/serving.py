@@ -652,8 +652,17 @@ def drive_load(
 
 
 class TransformersEngine:
-    """`Engine` over transformers' `ContinuousBatchingManager` (5.x: `init_continuous_batching`,
-    `add_request(..., record_timestamps=True)`, `get_result`, `cancel_request`, `stop`)."""
+    """`Engine` over transformers' `ContinuousBatchingManager`.
+
+    Uses only `model.init_continuous_batching(generation_config, continuous_batching_config,
+    workload_hints)`, `manager.warmup()`, `start()`, `add_request(ids, request_id=...,
+    max_new_tokens=..., record_timestamps=True[, eos_token_id=-1])`, `get_result(timeout=...)`,
+    `cancel_request(id)`, `is_running()` and `stop(...)`, and the result fields
+    `generated_tokens`, `status`, `error`, `lifespan` and `timestamps`. Run with the pinned
+    5.23.0; read (not run) against an earlier 5.x snapshot, which differs in what is handled
+    here: `stop` has no `hard_stop`, there is no `background_thread_status`, `WorkloadHints` sits
+    in `continuous_batching.utils`, and before 5.17 `page_size` was `block_size`.
+    """
 
     def __init__(
         self,
@@ -665,11 +674,7 @@ class TransformersEngine:
         from transformers import GenerationConfig
         from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
-        hints_class: Any
-        try:
-            from transformers.generation.continuous_batching import WorkloadHints as hints_class
-        except ImportError:  # older 5.x releases have no hints
-            hints_class = None
+        hints_class = _workload_hints_class()
 
         task, scenario = config.task, config.scenario
         tokenizer = loaded.tokenizer
@@ -697,11 +702,14 @@ class TransformersEngine:
                 blocks = math.ceil(per_request / scenario.page_size) + 1
                 num_blocks = blocks * scenario.max_batch_requests
         cb_config = ContinuousBatchingConfig(
-            page_size=scenario.page_size,
-            num_blocks=num_blocks,
-            max_batch_tokens=max_batch_tokens,
-            max_requests_per_batch=scenario.max_batch_requests,
-            seed=config.seed,
+            **_supported_kwargs(
+                ContinuousBatchingConfig,
+                page_size=scenario.page_size,
+                num_blocks=num_blocks,
+                max_batch_tokens=max_batch_tokens,
+                max_requests_per_batch=scenario.max_batch_requests,
+                seed=config.seed,
+            )
         )
         hints = None
         if hints_class is not None:
@@ -732,7 +740,11 @@ class TransformersEngine:
             or scenario.max_batch_requests,
             "max_batch_tokens": resolved.max_batch_tokens,
             "num_blocks": resolved.num_blocks,
-            "page_size": int(resolved.page_size),
+            "page_size": int(
+                getattr(resolved, "page_size", None)
+                or getattr(resolved, "block_size", None)
+                or scenario.page_size
+            ),
         }
         self._lock = threading.Lock()
 
@@ -775,7 +787,8 @@ class TransformersEngine:
         """None while the generation thread runs; else its error."""
         if self.manager.is_running():
             return None
-        error = getattr(self.manager.background_thread_status, "fatal_error", None)
+        status = getattr(self.manager, "background_thread_status", None)  # 5.23; absent earlier
+        error = getattr(status, "fatal_error", None)
         return str(error) if error is not None else "the generation thread exited"
 
     def close(self) -> None:
@@ -784,6 +797,34 @@ class TransformersEngine:
             self.manager.stop(block=True, timeout=30, hard_stop=True)
         except TypeError:  # releases without hard_stop
             self.manager.stop(block=True, timeout=30)
+
+
+def _workload_hints_class() -> Any:
+    """transformers' `WorkloadHints` (exported in 5.23, in `continuous_batching.utils` in earlier
+    5.x snapshots), or None where it does not exist."""
+    try:
+        from transformers.generation.continuous_batching import WorkloadHints
+
+        return WorkloadHints
+    except ImportError:
+        pass
+    try:
+        from transformers.generation.continuous_batching.utils import WorkloadHints
+
+        return WorkloadHints
+    except ImportError:
+        return None
+
+
+def _supported_kwargs(cls: Any, **kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments `cls` accepts. `page_size` was `block_size` before transformers 5.17;
+    an argument a release does not know (e.g. `seed`) is left to its default."""
+    import inspect
+
+    params = inspect.signature(cls).parameters
+    if "page_size" not in params and "block_size" in params:
+        kwargs["block_size"] = kwargs.pop("page_size")
+    return {key: value for key, value in kwargs.items() if key in params}
 
 
 def _eos_id(loaded: LoadedModel) -> Any:

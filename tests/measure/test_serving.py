@@ -390,3 +390,23 @@ def test_relations_of_a_record_built_from_the_driver_hold() -> None:
     record = record_from_outcomes(result)
     for relation in serving_relations(record):
         assert relation.value == pytest.approx(relation.expected, rel=1e-9), relation.field
+
+
+def test_engine_config_arguments_follow_the_transformers_release() -> None:
+    from dataclasses import dataclass as plain_dataclass
+
+    from runner.measure.serving import _supported_kwargs
+
+    @plain_dataclass
+    class Before517:  # an earlier 5.x ContinuousBatchingConfig: block_size, no seed
+        block_size: int = 256
+        num_blocks: int | None = None
+
+    assert _supported_kwargs(Before517, page_size=64, num_blocks=8, seed=0) == {
+        "block_size": 64,
+        "num_blocks": 8,
+    }
+    from transformers.generation.configuration_utils import ContinuousBatchingConfig
+
+    pinned = _supported_kwargs(ContinuousBatchingConfig, page_size=64, seed=3)
+    assert pinned == {"page_size": 64, "seed": 3}
