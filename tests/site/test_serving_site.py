@@ -207,3 +207,43 @@ def test_serving_pages_draw_and_the_formula_column_works(results: Path, tmp_path
         assert "unknown column 'nope'" in page.text_content("#serving-formula-error")
         browser.close()
         assert errors == []
+
+
+@pytest.mark.browser
+def test_hostile_names_on_serving_pages_stay_text(tmp_path: Path) -> None:
+    """A model display name and a GPU name that try to inject HTML/JS are shown as text."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    payload = '"><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    root = tmp_path / "results"
+    write_sweep(
+        root,
+        [(1.0, 20, 10.0), (2.0, 5, 20.0)],
+        **{**TINY, "display_name": payload, "hardware": "gpu-x"},
+        gpu_name=payload,
+    )
+    out = tmp_path / "_site"
+    build_site(root, out, strict=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pages = sorted((out / "serving").glob("*.html"), key=lambda p: p.name != "index.html")
+        for path in pages:  # the board last: checked below
+            page.goto(path.as_uri())
+            page.wait_for_timeout(500)
+            assert page.evaluate("typeof window.__pwned") == "undefined", path.name
+            handlers = page.eval_on_selector_all(
+                "*",
+                "els => els.filter(e => Array.from(e.attributes).some("
+                "a => a.name.startsWith('on'))).length",
+            )
+            assert handlers == 0, path.name
+        assert payload in page.text_content("h1")  # the GPU name, shown as text
+        assert payload in page.text_content("#serving-table tbody td")  # the model name
+        browser.close()
+    assert dialogs == []

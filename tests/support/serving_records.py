@@ -95,6 +95,7 @@ def record_from_outcomes(
     run_id: str = "20261101T000000Z-5e000000",
     raw: RawData | None = None,
     ended_utc: str = "2026-11-01T00:00:10Z",
+    gpu_name: str | None = None,
 ) -> ServingRecord:
     """A serving record built from a driver result by the runner's own functions."""
     metered = result.energy_j is not None
@@ -195,7 +196,7 @@ def record_from_outcomes(
             library_versions={},
             python="3.11",
             platform="synthetic",
-            gpu_name=None,
+            gpu_name=gpu_name,
             gpu_driver=None,
             cuda_version=None,
             cpu="synthetic",
