@@ -410,3 +410,51 @@ def test_engine_config_arguments_follow_the_transformers_release() -> None:
 
     pinned = _supported_kwargs(ContinuousBatchingConfig, page_size=64, seed=3)
     assert pinned == {"page_size": 64, "seed": 3}
+
+
+# ---------------------------------------------------------------- the schedule of a config
+
+
+def _config(*overrides: str):  # type: ignore[no-untyped-def]
+    from runner.compose import compose_run_config, hydra_context
+
+    with hydra_context():
+        return compose_run_config(["scenario=serving", *overrides])
+
+
+def test_schedule_of_a_poisson_config_is_its_seeded_process() -> None:
+    from runner.measure.arrivals import poisson_arrivals
+    from runner.measure.serving import schedule
+
+    config = _config("scenario.request_rate=3", "seed=4", "scenario.drain_timeout_s=5")
+    times, trace, sha = schedule(config)
+    assert times == poisson_arrivals(3.0, 5.0 + 30.0 + 5.0, seed=4)
+    assert trace is None and sha is None
+
+
+def test_schedule_replays_a_trace_and_refuses_a_short_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from runner.errors import ConfigError
+    from runner.measure.serving import schedule
+
+    trace = tmp_path / "trace.txt"
+    trace.write_text("\n".join(str(100 + 0.5 * k) for k in range(200)) + "\n")  # 99.5 s
+    config = _config(
+        "scenario.arrival=trace", f"scenario.trace_file={trace}", "scenario.trace_speedup=1.5"
+    )
+    times, path, sha = schedule(config)
+    assert times[:3] == [0.0, pytest.approx(1 / 3), pytest.approx(2 / 3)]
+    assert path == str(trace) and sha is not None and len(sha) == 64
+    too_fast = _config(
+        "scenario.arrival=trace", f"scenario.trace_file={trace}", "scenario.trace_speedup=3"
+    )
+    with pytest.raises(ConfigError, match=r"spans 33.2 s after trace_speedup, shorter than"):
+        schedule(too_fast)
+
+
+def test_a_window_without_arrivals_is_refused_before_loading_anything() -> None:
+    from runner.errors import ConfigError
+    from runner.measure.serving import schedule
+
+    config = _config("scenario.request_rate=0.001", "scenario.duration_s=1")
+    with pytest.raises(ConfigError, match="no request arrives in the 1 s window"):
+        schedule(config)
