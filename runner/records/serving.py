@@ -19,7 +19,10 @@ Definitions (all times from `time.perf_counter()` on the serving host, in second
   window; `completed_in_window` counts requests (of any phase) whose last token falls inside it;
   throughput = those / `measured_duration_s`; energy is one meter window over the measured
   window; energy per request = energy / `completed_in_window`; per output token = energy /
-  `output_tokens_in_window`; average power = energy / `measured_duration_s`.
+  `output_tokens_in_window`; average power = energy / `measured_duration_s`. The engine returns
+  nothing for a request cancelled at the drain deadline (`timed_out`), so tokens such a request
+  generated inside the window are not counted: throughput and energy per token of an overloaded
+  point (one with timed-out window requests) are bounds, not exact figures.
 - **SLO**: a window request meets it when it finished without error and meets every target set
   (`slo`); attainment = met / window requests; goodput = met / `measured_duration_s`.
 - Energy not measured is `null` and `energy.reason` says why; it is never 0.
