@@ -162,13 +162,8 @@ def pool_point(records: Sequence[ServingRecord], relpaths: Sequence[str]) -> Row
     energy = None if any(e is None for e in energies) else float(sum(energies))  # type: ignore[arg-type]
 
     def p90(name: str) -> float | None:
-        return _weighted(
-            [
-                (getattr(r.measurements, name).p90 if getattr(r.measurements, name) else None,
-                 getattr(r.measurements, name).n if getattr(r.measurements, name) else 0)
-                for r in records
-            ]
-        )  # fmt: skip
+        stats = [getattr(r.measurements, name) for r in records]
+        return _weighted([(stat.p90, stat.n) for stat in stats if stat is not None])
 
     attainment = met / requests if requests else None
     return {
@@ -371,9 +366,11 @@ def serving_charts(board: ServingBoard) -> list[ServingChart]:
     for sweep in board.sweeps:
         series = _series(sweep, several)
         rates = [p["rate_rps"] for p in sweep.points]
-        failing = [p["rate_rps"] for p in sweep.points if not p["sustainable"]]
-        if failing:
-            bands.append({"series": series, "x": min(failing), "x2": max(rates)})
+        if any(not p["sustainable"] for p in sweep.points):
+            # From the max sustainable rate (or the lowest measured one, if none is) to the
+            # highest measured: the target is first missed somewhere inside this band.
+            start = sweep.headline["max_rate_rps"]
+            bands.append({"series": series, "x": start or min(rates), "x2": max(rates)})
         targets.append(
             {"series": series, "attainment": sweep.slo["attainment"], "ttft": sweep.slo["ttft_s"]}
         )
@@ -394,20 +391,27 @@ def serving_charts(board: ServingBoard) -> list[ServingChart]:
     charts = []
     energy = [p for p in points if _usable(p["energy"])]
     missing = len(points) - len(energy)
-    note = "Shaded: rates at and above the first that misses the SLO target (per model)." + (
+    note = "Shaded (per model): above the max sustainable rate, where the SLO target is missed." + (
         f" {missing} point(s) without measured energy are not drawn." if missing else ""
     )
+    energy_bands = [b for b in bands if any(p["series"] == b["series"] for p in energy)]
+    energy_spec = None
+    if energy:
+        energy_spec = _rate_chart(
+            "Energy per request vs request rate",
+            "energy",
+            "Energy per request (J)",
+            energy,
+            energy_bands,
+        )
     charts.append(
         ServingChart(
             f"serving-energy-{slug}",
             "Energy per request vs request rate",
-            _rate_chart(
-                "Energy per request vs request rate", "energy", "Energy per request (J)", True,
-                energy, [b for b in bands if any(p["series"] == b["series"] for p in energy)],
-            ) if energy else None,
+            energy_spec,
             note if energy else "No energy measured on this hardware (energy is never shown as 0).",
         )
-    )  # fmt: skip
+    )
     charts.append(
         ServingChart(
             f"serving-attainment-{slug}",
@@ -417,17 +421,25 @@ def serving_charts(board: ServingBoard) -> list[ServingChart]:
         )
     )
     ttft = [p for p in points if _usable(p["ttft_p90"])]
+    ttft_spec = None
+    if ttft:
+        ttft_spec = _rate_chart(
+            "p90 time to first token vs request rate",
+            "ttft_p90",
+            "p90 TTFT (s)",
+            ttft,
+            bands,
+            rules=_unique([t for t in targets if t["ttft"] is not None], "ttft"),
+        )
     charts.append(
         ServingChart(
             f"serving-ttft-{slug}",
             "p90 time to first token vs request rate",
-            _rate_chart(
-                "p90 time to first token vs request rate", "ttft_p90", "p90 TTFT (s)", True, ttft,
-                bands, rules=_unique([t for t in targets if t["ttft"] is not None], "ttft"),
-            ) if ttft else None,
-            "Dashed: the TTFT target. Shaded: rates that miss the SLO target.",
+            ttft_spec,
+            "Dashed: the TTFT target. Shaded: above the max sustainable rate. A rate where no "
+            "window request finished has no TTFT to draw.",
         )
-    )  # fmt: skip
+    )
     front = [
         {
             "model": row["model"],
@@ -469,12 +481,12 @@ def _rate_chart(
     title: str,
     key: str,
     y_title: str,
-    log_y: bool,
     points: list[Row],
     bands: list[Row],
     rules: list[Row] | None = None,
 ) -> dict[str, Any]:
-    template = _rate_template(title, key, y_title, log_y, bool(bands), bool(rules))
+    """A rate chart (log axes): one line per series, shaded bands, dashed target rules."""
+    template = _rate_template(title, key, y_title, bool(bands), bool(rules))
     data: dict[str, list[Row]] = {"points": points}
     if bands:
         data["bands"] = bands
@@ -485,7 +497,7 @@ def _rate_chart(
 
 @functools.lru_cache(maxsize=16)
 def _rate_template(
-    title: str, key: str, y_title: str, log_y: bool, with_bands: bool, with_rules: bool
+    title: str, key: str, y_title: str, with_bands: bool, with_rules: bool
 ) -> dict[str, Any]:
     pick = alt.selection_point(fields=["series"], bind="legend", name="pick")
     x = alt.X("rate:Q", title="Request rate (req/s)", scale=alt.Scale(type="log"))
@@ -506,7 +518,7 @@ def _rate_template(
     y = alt.Y(
         f"{key}:Q",
         title=y_title,
-        scale=alt.Scale(type="log" if log_y else "linear"),
+        scale=alt.Scale(type="log"),
         axis=alt.Axis(format="~g"),
     )
     layers.append(
@@ -552,8 +564,12 @@ def _attainment_chart(points: list[Row], targets: list[Row]) -> dict[str, Any]:
 def _attainment_template() -> dict[str, Any]:
     pick = alt.selection_point(fields=["series"], bind="legend", name="pick")
     x = alt.X("rate:Q", title="Request rate (req/s)", scale=alt.Scale(type="log"))
-    y = alt.Y("attainment:Q", title="SLO attainment", scale=alt.Scale(domain=[0, 1]),
-              axis=alt.Axis(format="%"))  # fmt: skip
+    y = alt.Y(
+        "attainment:Q",
+        title="SLO attainment",
+        scale=alt.Scale(domain=[0, 1]),
+        axis=alt.Axis(format="%"),
+    )
     color = alt.Color("series:N", title="Model (click to highlight)")
     shade = (
         alt.Chart(alt.Data(name="targets"))
@@ -596,8 +612,12 @@ def _front_chart(points: list[Row]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=2)
 def _front_template() -> dict[str, Any]:
     base = alt.Chart(alt.Data(name="points"))
-    x = alt.X("x:Q", title="Energy per request at the max sustainable rate (J)",
-              scale=alt.Scale(zero=False), axis=alt.Axis(format="~g"))  # fmt: skip
+    x = alt.X(
+        "x:Q",
+        title="Energy per request at the max sustainable rate (J)",
+        scale=alt.Scale(zero=False),
+        axis=alt.Axis(format="~g"),
+    )
     y = alt.Y("y:Q", title="Accuracy (avg)", scale=alt.Scale(zero=False))
     points = base.mark_point(size=80, filled=True).encode(
         x=x,
@@ -616,12 +636,10 @@ def _front_template() -> dict[str, Any]:
         .encode(x="x:Q", y="y:Q", order="x:Q")
         .transform_filter("datum.front == 'on the Pareto front'")
     )
-    return (
-        alt.layer(line, points)
-        .properties(title="Energy per request at the target vs accuracy", width=WIDTH,
-                    height=HEIGHT)
-        .to_dict()
-    )  # fmt: skip
+    chart = alt.layer(line, points).properties(
+        title="Energy per request at the target vs accuracy", width=WIDTH, height=HEIGHT
+    )
+    return chart.to_dict()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -655,8 +673,12 @@ def download_rows(site: ServingSite) -> list[Row]:
     rows = []
     for board in site.boards:
         for row in board.table:
-            full = {**row, "task": board.task, "hardware": board.hardware,
-                    "hardware_label": board.hardware_label}  # fmt: skip
+            full = {
+                **row,
+                "task": board.task,
+                "hardware": board.hardware,
+                "hardware_label": board.hardware_label,
+            }
             rows.append({key: full.get(key) for key in keys})
     return rows
 

@@ -181,13 +181,13 @@ def serving_relations(record: ServingRecord) -> Iterator[Relation]:
         )
     if s.energy_j is None:
         return
-    for field, value, expression, expected in (
-        ("energy_per_request_j", s.energy_per_request_j, "summary.completed_in_window",
-         s.completed_in_window),
-        ("energy_per_output_token_j", s.energy_per_output_token_j,
-         "summary.output_tokens_in_window", s.output_tokens_in_window),
-        ("avg_power_w", s.avg_power_w, "window.measured_duration_s", duration),
-    ):  # fmt: skip
+    per = (
+        ("energy_per_request_j", "summary.completed_in_window", s.completed_in_window),
+        ("energy_per_output_token_j", "summary.output_tokens_in_window", s.output_tokens_in_window),
+        ("avg_power_w", "window.measured_duration_s", duration),
+    )
+    for field, expression, expected in per:
+        value = getattr(s, field)
         if value is not None and expected > 0:
             yield Relation(
                 f"summary.{field}", value, f"summary.energy_j / {expression}", s.energy_j / expected

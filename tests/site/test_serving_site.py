@@ -131,8 +131,8 @@ def test_sweeps_headlines_and_the_accuracy_join(results: Path) -> None:
     energy = charts["energy"].spec
     assert energy is not None
     bands = energy["datasets"]["bands"]
-    # Qwen misses the target from 4 req/s on; the tiny model never does: one shaded band.
-    assert bands == [{"series": "Qwen2.5 0.5B Instruct", "x": 4.0, "x2": 8.0}]
+    # Qwen misses the target above 2 req/s; the tiny model never does: one shaded band.
+    assert bands == [{"series": "Qwen2.5 0.5B Instruct", "x": 2.0, "x2": 8.0}]
 
 
 def test_build_strict_writes_the_serving_pages_and_downloads(results: Path, tmp_path: Path) -> None:
