@@ -26,6 +26,10 @@ demo: setup
 	$(BIN)/leaderboard validate --results demo/results
 	$(BIN)/leaderboard build --results demo/results --out demo/_site
 	@echo "Open file://$(CURDIR)/demo/_site/index.html (or: $(BIN)/leaderboard serve --dir demo/_site)"
+	$(BIN)/leaderboard run -m experiment=demo scenario=serving task=chat scenario.request_rate=4,16,64,256 scenario.warmup_s=1 scenario.duration_s=3 scenario.drain_timeout_s=2
+	$(BIN)/leaderboard validate --results demo/results
+	$(BIN)/leaderboard build --results demo/results --out demo/_site
+	@echo "Serving (continuous batching, rate sweep): file://$(CURDIR)/demo/_site/serving/index.html"
 
 test: setup
 	sh scripts/ensure-chromium.sh

@@ -28,6 +28,7 @@ from leaderboard_site.aggregate import (
 from leaderboard_site.charts import board_charts, gpu_comparison_chart, roofline_views
 from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.render import STATIC_DIR, make_environment, render_page
+from leaderboard_site.serving import ServingSite, navigation, serving_pages, serving_site
 from runner.errors import UserError
 from runner.records.load import leftovers_note, scan_results
 
@@ -146,8 +147,13 @@ BOARD_ROW_KEYS = (
 )
 
 
-def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str, str]:
-    """Every page and data file of the site as (relative path -> text), in memory."""
+def render_site(
+    data: SiteData, skipped: list[str], built_utc: str, serving: ServingSite | None = None
+) -> dict[str, str]:
+    """Every page and data file of the site as (relative path -> text), in memory.
+
+    `serving` (from `leaderboard_site.serving.serving_site`) adds the serving pages.
+    """
     env = make_environment()
     columns_json = [c.to_json() for c in data.columns]
     column_keys = [c.key for c in data.columns]
@@ -160,6 +166,7 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
         "built_utc": built_utc,
         "boards_nav": boards_nav,
         "skipped": skipped,
+        "serving_nav": navigation(serving) if serving else [],
     }
     pages: dict[str, str] = {}
     cells = {(b.task, b.hardware): b for b in data.boards}
@@ -228,6 +235,8 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
         env, "methodology.html", "", page="methodology", **common
     )
     pages["downloads.html"] = render_page(env, "downloads.html", "", page="downloads", **common)
+    if serving is not None and serving.boards:
+        pages.update(serving_pages(env, serving, common))
     table = table_records(data.rows, data.columns)
     pages["data/leaderboard.json"] = json.dumps(table, indent=1, ensure_ascii=False) + "\n"
     pages["data/leaderboard.csv"] = _csv_text(table)
@@ -269,7 +278,7 @@ def build_site(
             hint,
         )
     built_utc = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    pages = render_site(data, skipped, built_utc)
+    pages = render_site(data, skipped, built_utc, serving_site(items, data.eval_tasks))
     bundle_text = bundle if bundle is not None else vega_bundle()
 
     out.parent.mkdir(parents=True, exist_ok=True)

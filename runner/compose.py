@@ -180,7 +180,7 @@ def _first_line(error: BaseException) -> str:
 def _source_file(message: str, choices: dict[str, Any]) -> str:
     """`conf/<group>/<choice>.yaml: ` for an error about a group's field, else ''."""
     group = message.split(".", 1)[0].split(":", 1)[0]
-    if group in ("model", "task", "backend", "eval") and choices.get(group):
+    if group in ("model", "task", "backend", "eval", "scenario") and choices.get(group):
         return f"conf/{group}/{choices[group]}.yaml: "
     return ""
 
@@ -212,7 +212,7 @@ def _describe(
     return message
 
 
-GROUPS = ("model", "task", "backend")
+GROUPS = ("model", "task", "backend", "scenario")
 
 
 def _chosen_in(overrides: list[str], group: str) -> str | None:

@@ -25,6 +25,8 @@ DEVICES = ("auto", "cpu", "cuda")
 MODEL_SOURCES = ("hub", "tiny-random", "random-init")
 PROMPT_FORMATS = ("jsonl", "sharegpt")
 ENERGY_METERS = ("auto", "zeus", "none")
+SCENARIOS = ("static", "serving")
+ARRIVALS = ("poisson", "gamma", "trace")
 
 # A Hugging Face repo id: "org/name" or "name"; each part a safe name.
 HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
@@ -148,6 +150,35 @@ class SamplingConfig:
 
 
 @dataclass
+class SLOConfig:
+    """Latency targets of a task, used by the serving scenario (`scenario=serving`).
+
+    A request meets the SLO when it finished without error and meets every target that is set
+    (null = no target on that metric). A request rate is sustainable when at least `attainment`
+    of the requests arriving in the measured window meet the SLO.
+
+    Attributes:
+        ttft_s: time to first token, arrival to first token, in seconds.
+        itl_p90_s: the 90th percentile of the request's own inter-token latencies, in seconds
+            (a one-token response has none and meets this target).
+        e2e_s: end-to-end latency, arrival to last token, in seconds.
+        attainment: the share of requests (0 to 1) that must meet the SLO.
+    """
+
+    ttft_s: float | None = None
+    itl_p90_s: float | None = None
+    e2e_s: float | None = None
+    attainment: float = 0.9
+
+    def __post_init__(self) -> None:
+        for name in ("ttft_s", "itl_p90_s", "e2e_s"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_float_range(f"task.slo.{name}", value, 1e-6, 86_400.0)
+        _check_float_range("task.slo.attainment", self.attainment, 0.0, 1.0)
+
+
+@dataclass
 class TaskConfig:
     """One task, as one YAML file in `conf/task/`.
 
@@ -158,6 +189,7 @@ class TaskConfig:
         prompt_format: `jsonl` (`{"id", "prompt"}` per line) or `sharegpt` (ShareGPT JSON).
         max_new_tokens: generation limit per request, in tokens.
         sampling: decoding settings.
+        slo: latency targets of the serving scenario.
     """
 
     name: str = MISSING
@@ -166,6 +198,7 @@ class TaskConfig:
     prompt_format: str = "jsonl"
     max_new_tokens: int = 256
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    slo: SLOConfig = field(default_factory=SLOConfig)
 
     def __post_init__(self) -> None:
         check_safe_name("task.name", self.name)
@@ -210,6 +243,87 @@ class BackendConfig:
 
 
 @dataclass
+class ScenarioConfig:
+    """How requests reach the model, as one YAML file in `conf/scenario/`.
+
+    `static` (the default) runs batches of `batch_size` prompts that start together. `serving`
+    serves the model with transformers' continuous batching, fed by a seeded load generator, and
+    measures a steady-state window (`runner.measure.serving`); `batch_size`, `num_prompts`,
+    `warmup_batches` and `repeats` do not apply to it.
+
+    Attributes:
+        name: `static` or `serving`.
+        arrival: `poisson`, `gamma` (bursty: gamma inter-arrival times with coefficient of
+            variation `cv` > 1) or `trace` (the timestamps of `trace_file`).
+        request_rate: mean arrival rate of `poisson` and `gamma`, in requests per second.
+        cv: coefficient of variation of the gamma inter-arrival times (> 1: burstier than
+            Poisson).
+        trace_file: a file of arrival timestamps in seconds (one per line, or JSON Lines with
+            `timestamp_s`), for `arrival=trace`.
+        trace_speedup: replay the trace this many times faster (2 halves every gap).
+        warmup_s: seconds of load before the measured window; excluded from every number.
+        duration_s: length of the measured steady-state window, in seconds.
+        drain_timeout_s: after the window, how long to wait (s) for the window's requests to
+            finish; load keeps arriving meanwhile (excluded from every number).
+        timeline_step_s: resolution of the power, throughput and occupancy timelines, in s.
+        max_batch_requests: most requests the engine runs together (`max_requests_per_batch`).
+        max_batch_tokens: most tokens in one forward pass; null = transformers' choice on
+            CUDA, 2048 on CPU.
+        num_blocks: KV-cache blocks; null = sized by transformers from free GPU memory on
+            CUDA, and on CPU from `max_batch_requests` full-length requests.
+        page_size: tokens per KV-cache page.
+    """
+
+    name: str = "static"
+    arrival: str = "poisson"
+    request_rate: float = 1.0
+    cv: float = 2.0
+    trace_file: str = ""
+    trace_speedup: float = 1.0
+    warmup_s: float = 5.0
+    duration_s: float = 30.0
+    drain_timeout_s: float = 60.0
+    timeline_step_s: float = 1.0
+    max_batch_requests: int = 64
+    max_batch_tokens: int | None = None
+    num_blocks: int | None = None
+    page_size: int = 256
+
+    def __post_init__(self) -> None:
+        _check_choice("scenario.name", self.name, SCENARIOS)
+        _check_choice("scenario.arrival", self.arrival, ARRIVALS)
+        _check_float_range("scenario.request_rate", self.request_rate, 1e-4, 10_000.0)
+        _check_float_range("scenario.cv", self.cv, 1e-3, 100.0)
+        if self.name == "serving" and self.arrival == "gamma" and self.cv <= 1:
+            _fail(
+                "scenario.cv",
+                "a coefficient of variation above 1 for arrival=gamma (1 is Poisson)",
+                self.cv,
+            )
+        if not isinstance(self.trace_file, str) or "\x00" in self.trace_file:
+            _fail("scenario.trace_file", "a file path", self.trace_file)
+        if self.name == "serving" and self.arrival == "trace" and not self.trace_file.strip():
+            _fail("scenario.trace_file", "a file of arrival timestamps for arrival=trace", "")
+        _check_float_range("scenario.trace_speedup", self.trace_speedup, 1e-3, 1e6)
+        _check_float_range("scenario.warmup_s", self.warmup_s, 0.0, 86_400.0)
+        _check_float_range("scenario.duration_s", self.duration_s, 0.1, 86_400.0)
+        _check_float_range("scenario.drain_timeout_s", self.drain_timeout_s, 0.0, 86_400.0)
+        _check_float_range("scenario.timeline_step_s", self.timeline_step_s, 0.01, 3600.0)
+        if self.timeline_step_s > self.duration_s:
+            _fail(
+                "scenario.timeline_step_s",
+                f"at most duration_s ({self.duration_s})",
+                self.timeline_step_s,
+            )
+        _check_int_range("scenario.max_batch_requests", self.max_batch_requests, 1, 65_536)
+        if self.max_batch_tokens is not None:
+            _check_int_range("scenario.max_batch_tokens", self.max_batch_tokens, 16, 10_000_000)
+        if self.num_blocks is not None:
+            _check_int_range("scenario.num_blocks", self.num_blocks, 1, 10_000_000)
+        _check_int_range("scenario.page_size", self.page_size, 4, 65_536)
+
+
+@dataclass
 class RunConfig:
     """One benchmark point: (model, task, batch size, backend), plus how to measure it.
 
@@ -239,11 +353,13 @@ class RunConfig:
         calibrate: link the record to this machine's newest calibration for the run's dtype,
             measuring one first when there is none (`leaderboard calibrate`); false leaves
             `calibration_id` null.
+        scenario: `static` batches (default) or `serving` under arriving load.
     """
 
     model: ModelConfig = MISSING
     task: TaskConfig = MISSING
     backend: BackendConfig = MISSING
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     batch_size: int = 1
     num_prompts: int = 16
     warmup_batches: int = 1
@@ -291,6 +407,10 @@ class RunConfig:
                 _fail("warmup_batches", f"at least 1 with backend={backend}", self.warmup_batches)
         if not isinstance(self.calibrate, bool):
             _fail("calibrate", "true or false", self.calibrate)
+        serving = getattr(self.scenario, "name", "static") == "serving"
+        if serving and getattr(self.backend, "name", None) != "eager":
+            # Continuous batching runs its own loop; a compiled-generate label would lie.
+            _fail("backend.name", "eager with scenario=serving", self.backend.name)
 
 
 def write_root(config: RunConfig) -> Path:
@@ -308,3 +428,4 @@ def register_configs() -> None:
     store.store(group="model", name="model_schema", node=ModelConfig)
     store.store(group="task", name="task_schema", node=TaskConfig)
     store.store(group="backend", name="backend_schema", node=BackendConfig)
+    store.store(group="scenario", name="scenario_schema", node=ScenarioConfig)

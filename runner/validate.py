@@ -15,7 +15,7 @@ from runner.errors import UserError
 from runner.records.consistency import inconsistencies
 from runner.records.load import leftovers_note, scan_results
 
-CHECKED_GROUPS = ("model", "task", "backend")
+CHECKED_GROUPS = ("model", "task", "backend", "scenario")
 
 
 def validate_configs(config_dir: Path | None = None) -> list[str]:

@@ -1,5 +1,8 @@
 """`leaderboard run`: expand a sweep, compose each job, run each point, report failures.
 
+Each point runs in its scenario: `static` batches (`runner.measure.point`) or `serving` under
+arriving load (`runner.measure.serving`).
+
 A failed point (bad config, out of memory, model not loadable) is reported in one line and the
 sweep goes on; the command exits non-zero at the end if any point failed.
 """
@@ -11,6 +14,7 @@ import sys
 from runner.compose import compose_run_config, expand_sweep, hydra_context
 from runner.errors import UserError
 from runner.measure.point import CalibrationLookup, run_point
+from runner.measure.serving import run_serving_point
 
 
 def run_sweep(
@@ -37,7 +41,8 @@ def run_sweep(
             label = " ".join(job) or "(defaults)"
             try:
                 config = compose_run_config(job)
-                path = run_point(
+                run = run_serving_point if config.scenario.name == "serving" else run_point
+                path = run(
                     config,
                     calibration=calibration,
                     progress=progress and sys.stderr.isatty(),

@@ -1,7 +1,7 @@
 """Do a record's own figures agree with each other? Throughput, tokens, time and energy.
 
-`leaderboard validate` runs these checks on every performance and published record and names
-the record and the fields of each relation that does not hold.
+`leaderboard validate` runs these checks on every performance, published and serving record and
+names the record and the fields of each relation that does not hold.
 
 Tolerances (stated, and shown in every message):
 
@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from runner.records.performance import PerformanceRecord
 from runner.records.published import PublishedRecord
+from runner.records.serving import ServingRecord
 
 MEASURED_RTOL = 1e-6
 PUBLISHED_FACTOR = 2.0
@@ -139,6 +140,71 @@ def published_relations(record: PublishedRecord) -> Iterator[Relation]:
         )
 
 
+def serving_relations(record: ServingRecord) -> Iterator[Relation]:
+    """The relations a serving record's window figures, SLO counts and accounting satisfy."""
+    s = record.summary
+    duration = record.window.measured_duration_s
+    yield Relation(
+        "summary.throughput_rps",
+        s.throughput_rps,
+        "summary.completed_in_window / window.measured_duration_s",
+        s.completed_in_window / duration,
+    )
+    yield Relation(
+        "summary.throughput_tok_s",
+        s.throughput_tok_s,
+        "summary.output_tokens_in_window / window.measured_duration_s",
+        s.output_tokens_in_window / duration,
+    )
+    yield Relation(
+        "summary.goodput_rps",
+        s.goodput_rps,
+        "summary.slo_met / window.measured_duration_s",
+        s.slo_met / duration,
+    )
+    window = record.accounting.window
+    yield Relation(
+        "summary.requests_in_window",
+        s.requests_in_window,
+        "accounting.window.dispatched",
+        window.dispatched,
+    )
+    if s.slo_attainment is not None and s.requests_in_window:
+        yield Relation(
+            "summary.slo_attainment",
+            s.slo_attainment,
+            "summary.slo_met / summary.requests_in_window",
+            s.slo_met / s.requests_in_window,
+        )
+    phases = record.accounting
+    total = sum(p.dispatched for p in (phases.warmup, phases.window, phases.drain))
+    yield Relation(
+        "arrival.dispatched", record.arrival.dispatched, "sum of accounting.*.dispatched", total
+    )
+    yield Relation("raw_data.rows", record.raw_data.rows, "arrival.dispatched", total)
+    for name in ("warmup", "window", "drain"):
+        phase = getattr(phases, name)
+        yield Relation(
+            f"accounting.{name}.dispatched",
+            phase.dispatched,
+            f"accounting.{name}.finished + failed + timed_out",
+            phase.finished + phase.failed + phase.timed_out,
+        )
+    if s.energy_j is None:
+        return
+    per = (
+        ("energy_per_request_j", "summary.completed_in_window", s.completed_in_window),
+        ("energy_per_output_token_j", "summary.output_tokens_in_window", s.output_tokens_in_window),
+        ("avg_power_w", "window.measured_duration_s", duration),
+    )
+    for field, expression, expected in per:
+        value = getattr(s, field)
+        if value is not None and expected > 0:
+            yield Relation(
+                f"summary.{field}", value, f"summary.energy_j / {expression}", s.energy_j / expected
+            )
+
+
 def inconsistencies(record: BaseModel) -> list[str]:
     """One line per relation the record breaks (fields, values and tolerance named); [] if none.
 
@@ -150,6 +216,9 @@ def inconsistencies(record: BaseModel) -> list[str]:
     elif isinstance(record, PublishedRecord):
         relations, agrees = published_relations(record), _agrees_published
         tolerance = f"tolerance: a factor of {PUBLISHED_FACTOR:g} for published records"
+    elif isinstance(record, ServingRecord):
+        relations, agrees = serving_relations(record), _agrees_measured
+        tolerance = f"tolerance: relative {MEASURED_RTOL:g} for measured records"
     else:
         return []
     return [

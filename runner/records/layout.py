@@ -20,6 +20,7 @@ PERFORMANCE_DIR = "performance"
 ACCURACY_DIR = "accuracy"
 CALIBRATION_DIR = "calibration"
 PUBLISHED_DIR = "published"
+SERVING_DIR = "serving"
 
 
 def performance_parts(identity: Any) -> tuple[str, ...]:
@@ -61,6 +62,32 @@ def published_parts(source_id: str, identity: Any) -> tuple[str, ...]:
     )
 
 
+def serving_point_label(identity: Any) -> str:
+    """The folder of a serving point: `poisson-2rps`, `gamma-cv2-2rps`, `trace-x1`."""
+    if identity.arrival == "trace":
+        return f"trace-x{_number(identity.trace_speedup or 1.0)}"
+    rate = f"{_number(identity.request_rate_rps or 0.0)}rps"
+    if identity.arrival == "gamma":
+        return f"gamma-cv{_number(identity.cv or 0.0)}-{rate}"
+    return f"{identity.arrival}-{rate}"
+
+
+def _number(value: float) -> str:
+    """A short, path-safe rendering of a number (`2`, `0.5`, `1e-05`)."""
+    return f"{value:.6g}".replace("+", "")
+
+
+def serving_parts(identity: Any) -> tuple[str, ...]:
+    """`serving/<hardware>/<model>/<task>/<arrival>-<rate>` of a serving identity."""
+    return (
+        SERVING_DIR,
+        identity.hardware_slug,
+        identity.model_name,
+        identity.task,
+        serving_point_label(identity),
+    )
+
+
 def expected_parts(record: Any) -> tuple[str, ...] | None:
     """The folder parts plus file name a loaded record must have; None for an unknown kind."""
     kind = getattr(record, "kind", None)
@@ -72,6 +99,8 @@ def expected_parts(record: Any) -> tuple[str, ...] | None:
         folder = calibration_parts(record.hardware_slug)
     elif kind == "published":
         folder = published_parts(record.source.source_id, record.identity)
+    elif kind == "serving":
+        folder = serving_parts(record.identity)
     else:
         return None
     return (*folder, f"{record.run_id}.json")

@@ -1,0 +1,113 @@
+"""`leaderboard run -m scenario=serving ...` on the tiny model on CPU: a short real rate sweep
+through the CLI, then validate and build --strict on what it wrote (about 30 s)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.measure.arrivals import poisson_arrivals
+from runner.records.load import scan_results
+from runner.validate import validate_results
+
+pytestmark = pytest.mark.slow
+
+WARMUP_S, DURATION_S, DRAIN_S = 1.0, 3.0, 4.0
+RATES = (4.0, 16.0)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("serving-e2e") / "results"
+    code = main(
+        [
+            "run",
+            "-m",
+            "--no-progress",
+            "scenario=serving",
+            "model=tiny-random",
+            "task=chat",
+            "backend.device=cpu",
+            f"results_dir={root}",
+            "calibrate=false",
+            "idle_seconds=0",
+            "task.max_new_tokens=16",
+            f"scenario.warmup_s={WARMUP_S}",
+            f"scenario.duration_s={DURATION_S}",
+            f"scenario.drain_timeout_s={DRAIN_S}",
+            "scenario.timeline_step_s=0.5",
+            "scenario.request_rate=" + ",".join(f"{r:g}" for r in RATES),
+        ]
+    )
+    assert code == 0
+    return root
+
+
+def test_the_sweep_writes_valid_serving_records(results: Path) -> None:
+    problems, warnings, notes, valid = validate_results(results)
+    assert (problems, warnings, notes, valid) == ([], [], [], len(RATES))
+    records = sorted(
+        (record for _, record in scan_results(results).records),
+        key=lambda r: r.identity.request_rate_rps,
+    )
+    assert [r.identity.request_rate_rps for r in records] == list(RATES)
+    for record in records:
+        assert record.kind == "serving" and record.identity.engine == "transformers-cb"
+        assert record.window.duration_s == DURATION_S
+        assert record.window.measured_duration_s == pytest.approx(DURATION_S, abs=0.2)
+        assert len(record.timeline) == int(DURATION_S / 0.5)
+        assert record.engine.transformers_version.startswith("5.")
+        assert record.summary.requests_in_window > 0
+        assert record.summary.output_tokens_in_window > 0
+        assert record.slo.ttft_s == 2.0 and record.slo.itl_p90_s == 0.2  # conf/task/chat.yaml
+
+
+def test_no_request_is_lost_or_counted_twice(results: Path) -> None:
+    for path, record in scan_results(results).records:
+        rows = [json.loads(line) for line in (path.parent / record.raw_data.file).open()]
+        # One row per dispatched request, in arrival order, each index once.
+        assert [row["index"] for row in rows] == list(range(len(rows)))
+        assert len(rows) == record.arrival.dispatched
+        # The scheduled times are the seeded Poisson process of the config.
+        horizon = WARMUP_S + DURATION_S + DRAIN_S
+        expected = poisson_arrivals(record.identity.request_rate_rps, horizon, seed=0)
+        assert [row["scheduled_s"] for row in rows] == [round(t, 6) for t in expected[: len(rows)]]
+        for phase in ("warmup", "window", "drain"):
+            mine = [row for row in rows if row["phase"] == phase]
+            counted = getattr(record.accounting, phase)
+            assert counted.dispatched == len(mine)
+            assert counted.finished == sum(row["status"] == "finished" for row in mine)
+        window = [row for row in rows if row["phase"] == "window"]
+        assert all(WARMUP_S <= row["scheduled_s"] < WARMUP_S + DURATION_S for row in window)
+        assert record.summary.requests_in_window == len(window)
+        assert record.summary.slo_met == sum(bool(row["meets_slo"]) for row in window)
+        assert record.accounting.duplicate_results == 0
+        finished = [row for row in window if row["status"] == "finished"]
+        assert all(len(row["token_times_s"]) == row["output_tokens"] for row in finished)
+        assert all(row["ttft_s"] <= row["e2e_latency_s"] for row in finished)
+
+
+def test_cpu_without_a_meter_has_null_energy_and_a_reason(results: Path) -> None:
+    from runner.machine.energy import rapl_available
+
+    if rapl_available():
+        pytest.skip("this machine exposes RAPL")
+    for _, record in scan_results(results).records:
+        assert record.energy.source == "unavailable" and record.energy.reason
+        assert record.summary.energy_j is None and record.summary.energy_per_request_j is None
+        assert all(point.energy_j is None for point in record.timeline)
+
+
+def test_build_strict_shows_the_sweep(results: Path, tmp_path: Path) -> None:
+    from leaderboard_site.build import build_site
+
+    out = tmp_path / "_site"
+    build_site(results, out, strict=True, bundle="/* test */")
+    pages = list((out / "serving").glob("chat--*.html"))
+    assert len(pages) == 1
+    assert "Max sustainable rate at the target" in pages[0].read_text()
+    rows = json.loads((out / "data" / "serving.json").read_text())
+    assert len(rows) == 1 and rows[0]["rates_measured"] == len(RATES)
