@@ -13,6 +13,7 @@
 #                      eager / compiled / graph, batch 1 and 8, each point looped to a window
 #   overhead.md        the timing machinery's overhead per backend (bare / clocked / sync clock)
 #   meter_agreement.md Zeus' counter vs the PowerMonitor power integral on 1, 5 and 15 s windows
+#   serving.txt        a serving sweep (scenario=serving) of one shape at two request rates
 #   results/           real records of `leaderboard run -m`: one shape, four tasks, batch 1 and 8,
 #                      eager and graph, fixed output length (+ run.txt, validate.txt)
 #   SUMMARY.md         each step, its exit code and its time; logs/ has each step's output
@@ -54,6 +55,9 @@ if [ "$smoke" = 1 ]; then
   meter=(--windows 0.2 0.5 1 --device cpu)
   run=(model=tiny-random model.dtype=float32 backend.device=cpu num_prompts=8
        task.max_new_tokens=8 min_window_s=0.2 idle_seconds=0.1)
+  serving=(model=tiny-random model.dtype=float32 backend.device=cpu task.max_new_tokens=8
+           idle_seconds=0.1 scenario.request_rate=4,16 scenario.warmup_s=1
+           scenario.duration_s=3)
 else
   device=cuda; dtype=bfloat16
   calibrate=(--device cuda --dtype bfloat16 --size standard)
@@ -64,6 +68,9 @@ else
   meter=(--windows 1 5 15 --device cuda)
   run=(model=random__Llama-3.2-1B model.dtype=bfloat16 backend.device=cuda num_prompts=8
        task.max_new_tokens=128 min_window_s=3 idle_seconds=2)
+  serving=(model=random__Qwen2.5-0.5B model.dtype=bfloat16 backend.device=cuda
+           task.max_new_tokens=128 idle_seconds=2 scenario.request_rate=4,16
+           scenario.warmup_s=5 scenario.duration_s=15)
 fi
 
 mkdir -p "$out/logs"
@@ -132,6 +139,10 @@ step meter-agreement meter_agreement.md "$PY" benchmarks/meter_agreement.py "${m
 step run run.txt "${lb[@]}" run -m --no-progress "${run[@]}" "task=$tasks" batch_size=1,8 \
   backend=eager,graph task.sampling.fixed_output_length=true repeats=1 warmup_batches=1 \
   "results_dir=$out/results"
+# A short serving sweep of one shape (issue 16): energy per request and SLO attainment at two
+# request rates, continuous batching, into the same results folder.
+step serving serving.txt "${lb[@]}" run -m --no-progress scenario=serving "${serving[@]}" \
+  task=chat "results_dir=$out/results"
 step validate validate.txt "${lb[@]}" validate --results "$out/results"
 
 {

@@ -28,6 +28,7 @@ STEPS = (
     "overhead",
     "meter-agreement",
     "run",
+    "serving",
     "validate",
 )
 
@@ -61,6 +62,7 @@ def test_gpu_proof_smoke_writes_every_output_and_valid_records(tmp_path: Path) -
         "overhead.md",
         "meter_agreement.md",
         "run.txt",
+        "serving.txt",
         "validate.txt",
     ):
         assert (out / name).stat().st_size > 0, name
@@ -84,6 +86,8 @@ def test_gpu_proof_smoke_writes_every_output_and_valid_records(tmp_path: Path) -
         for batch in (1, 8)
         for backend in ("eager", "graph")
     }
+    serving = [r for r in records if getattr(r, "kind", "") == "serving"]
+    assert sorted(r.arrival.request_rate_rps for r in serving) == [4.0, 16.0]
     for record in performance:
         assert record.calibration_id is not None  # linked to the proof's own calibration
         assert record.energy_windows is not None and record.execution is not None
