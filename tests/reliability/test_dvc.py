@@ -70,7 +70,7 @@ def kill_after(args: list[str], repo: Path, env: dict[str, str], delay: float) -
     )
     try:
         process.wait(timeout=delay)
-        return False  # finished before the kill
+        return False  # finished before the kill: the caller tries again with a shorter delay
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
@@ -131,9 +131,20 @@ def test_interrupted_push_and_pull_then_retry_give_identical_data(tmp_path: Path
     assert differing(original, repo / "results") == []
 
     killed = {"push": 0, "pull": 0}
-    for _ in range(KILLS):
-        delay = rng.uniform(0.2, push_s)
-        killed["push"] += kill_after(dvc("push", "-q"), repo, job_env(), delay)
+
+    def kills(args: list[str], kind: str, span: float) -> None:
+        """KILLS kills that land mid-transfer: a run that finished first (later pushes have
+        less to send; a loaded machine changes timings) is retried with a shorter delay."""
+        for _ in range(KILLS * 4):
+            if killed[kind] == KILLS:
+                return
+            started = time.perf_counter()
+            if kill_after(args, repo, job_env(), rng.uniform(0.05, span)):
+                killed[kind] += 1
+            else:
+                span = max(0.1, 0.8 * (time.perf_counter() - started))
+
+    kills(dvc("push", "-q"), "push", push_s)
     run(dvc("push", "-q"), repo, job_env())  # the retry
     corrupt = corrupt_remote_objects(remote)
     status = run(dvc("status", "-c"), repo, job_env()).stdout
@@ -145,9 +156,7 @@ def test_interrupted_push_and_pull_then_retry_give_identical_data(tmp_path: Path
 
     # Interrupted pulls into an empty workspace, then a plain retry.
     wipe_local(repo)
-    for _ in range(KILLS):
-        delay = rng.uniform(0.2, pull_s)
-        killed["pull"] += kill_after(dvc("pull", "-q"), repo, job_env(), delay)
+    kills(dvc("pull", "-q"), "pull", pull_s)
     pulled = run(dvc("pull"), repo, job_env(), check=False)  # the retry
     # A pull killed mid-checkout can leave DVC's `.<id>.tmp` file in the workspace; the retry
     # then stops with one clear message asking for --force (nothing is lost), and
