@@ -40,6 +40,7 @@ from leaderboard_site.style import (
     axis,
     highlight_opacity,
     responsive,
+    wrap_title,
 )
 
 POINT_FIELDS = (
@@ -252,7 +253,7 @@ def _pareto_template(
     y = {"field": "y", "type": "quantitative", "scale": {"zero": False}, "axis": axis(y_title)}
     spec: dict[str, Any] = {
         "$schema": SCHEMA,
-        "title": title,
+        "title": wrap_title(title),
         "description": f"{title}: one point per configuration; the dashed line is the Pareto front",
         "data": {"name": "points"},
         "params": [{"name": HIGHLIGHT, "value": None}],
@@ -366,7 +367,7 @@ def _sweep_template(
     common = {"x": x, "y": y, "color": _identity("color"), "opacity": highlight_opacity()}
     spec: dict[str, Any] = {
         "$schema": SCHEMA,
-        "title": title,
+        "title": wrap_title(title),
         "data": {"name": "points"},
         "params": [{"name": HIGHLIGHT, "value": None}],
         "layer": [
@@ -435,6 +436,8 @@ def sweep_chart(
     dropped = len(rows) - len(usable)
     reason = _missing_reason(columns, (x_key, y_key), rows)
     x_title, y_title = _label(columns, x_key), _label(columns, y_key)
+    if x_key == "batch_size":
+        x_title = "Batch size (requests)"
     values = []
     for r in usable:
         point = _point(r, x_key, y_key, styles, with_source)
@@ -539,7 +542,7 @@ def _gpu_template(title: str, y_title: str) -> dict[str, Any]:
     """The validated spec of the hardware comparison bar chart, without data."""
     spec = {
         "$schema": SCHEMA,
-        "title": title,
+        "title": wrap_title(title),
         "data": {"name": "points"},
         "mark": {"type": "bar"},
         "encoding": {
@@ -722,7 +725,7 @@ def energy_distribution_chart(
         return ChartSpec(chart_id, title, None, 0, 0, "no raw per-request energy")
     spec = {
         "$schema": SCHEMA,
-        "title": title,
+        "title": wrap_title(title),
         "description": "Distribution of the energy attributed to each response (J), per task, "
         "batch size and backend",
         "data": {"name": "points"},
@@ -795,7 +798,7 @@ def power_timeline_chart(chart_id: str, series: Sequence[dict[str, Any]]) -> Cha
         return ChartSpec(chart_id, title, None, 0, 0, "no power timeline in the records")
     spec = {
         "$schema": SCHEMA,
-        "title": title,
+        "title": wrap_title(title),
         "description": "Power sampled during each measured energy window (W) against time (s)",
         "data": {"name": "points"},
         "mark": {"type": "line", "strokeWidth": 1.5},
@@ -881,7 +884,10 @@ def _restyle_roofline(
     """The roofline spec, as wide as its box, with SI ticks, the models' own colours and the
     legends under the chart (so a phone never scrolls sideways)."""
     spec = responsive(spec, height=320)
-    spec["title"] = {"text": title, "subtitle": ["ceilings measured by calibration", calibration]}
+    spec["title"] = {
+        "text": wrap_title(title),
+        "subtitle": ["ceilings measured by calibration", calibration],
+    }
     series_color = {}
     for row in rows:
         series = f"{row['model']} · {row['backend']}" + (
@@ -892,19 +898,25 @@ def _restyle_roofline(
         encoding = layer.get("encoding", {})
         for channel in ("x", "y"):
             if channel in encoding:
+                log = encoding[channel].get("scale", {}).get("type") == "log"
+                if encoding[channel].get("title") == "Achieved FLOP/s":
+                    encoding[channel]["title"] = "Achieved compute (FLOP/s)"
                 encoding[channel]["axis"] = {
                     **encoding[channel].get("axis", {}),
-                    **axis(encoding[channel].get("title", "")),
+                    **axis(encoding[channel].get("title", ""), log=log),
                 }
+                encoding[channel]["axis"].pop("format", None)
         color = encoding.get("color")
         if color and color.get("field") == "series":
             domain = sorted(series_color)
             color["scale"] = {"domain": domain, "range": [series_color[s] for s in domain]}
+    # Legends under the plot, stacked (Vega's legend layout; Vega-Lite passes it through).
     spec.setdefault("config", {})["legend"] = {
         "orient": "bottom",
         "direction": "vertical",
-        "labelLimit": 320,
-        "titleLimit": 320,
+        "labelLimit": 300,
+        "titleLimit": 300,
+        "layout": {"bottom": {"direction": "vertical", "anchor": "start", "margin": 6}},
     }
     return spec
 

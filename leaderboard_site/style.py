@@ -9,6 +9,7 @@ by fill (filled on the Pareto front, hollow with a light tint when dominated), n
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import Any
 
@@ -58,12 +59,17 @@ def model_styles(model_names: Iterable[str]) -> dict[str, dict[str, Any]]:
     return styles
 
 
+# On a log axis only the powers of ten are labelled (the other ticks stay, unlabelled).
+LOG_SI_LABELS = (
+    "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? ("
+    + SI_LABELS
+    + ") : ''"
+)
+
+
 def axis(title: str, *, log: bool = False) -> dict[str, Any]:
     """A Vega-Lite axis with a title (unit included) and SI tick labels."""
-    spec: dict[str, Any] = {"title": title, "labelExpr": SI_LABELS, "labelOverlap": True}
-    if log:
-        spec["tickCount"] = 6
-    return spec
+    return {"title": title, "labelExpr": LOG_SI_LABELS if log else SI_LABELS, "labelOverlap": True}
 
 
 def highlight_opacity() -> dict[str, Any]:
@@ -83,3 +89,12 @@ def responsive(spec: dict[str, Any], height: int = 260) -> dict[str, Any]:
     spec["height"] = height
     spec["autosize"] = {"type": "fit-x", "contains": "padding", "resize": True}
     return spec
+
+
+TITLE_WIDTH = 40  # characters per title line: a title fits a 390 px phone
+
+
+def wrap_title(title: str) -> list[str] | str:
+    """A chart title as lines short enough for a phone (Vega draws a list as lines)."""
+    lines = textwrap.wrap(title, TITLE_WIDTH)
+    return lines if len(lines) > 1 else title

@@ -203,7 +203,7 @@
       box.appendChild(figure);
       if (!points.length) { target.textContent = "Nothing to draw: " + colByKey[key].label.toLowerCase() + " not measured for these models."; target.setAttribute("data-rendered", "empty"); return; }
       var spec = JSON.parse(JSON.stringify(DATA.template));
-      spec.title = title;
+      spec.title = LB.wrapTitle(title);
       spec.datasets = { points: points };
       spec.layer.forEach(function (layer) {
         layer.encoding.y.axis = LB.axis(LB.headerText(colByKey[key]));

@@ -78,7 +78,7 @@
     }
     var spec = JSON.parse(JSON.stringify(DATA.template));
     spec.datasets = { points: points };
-    spec.title = yTitle + " against " + xTitle;
+    spec.title = LB.wrapTitle(yTitle + " against " + xTitle);
     spec.layer.forEach(function (layer) {
       layer.encoding.x.axis = LB.axis(xTitle);
       layer.encoding.y.axis = LB.axis(yTitle);

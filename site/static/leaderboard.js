@@ -220,6 +220,17 @@
   function axis(title) { return { title: title, labelExpr: SI_LABELS, labelOverlap: true }; }
   var HIGHLIGHT_OPACITY = { condition: { test: "hl == null || datum.model_name == hl", value: 1 }, value: 0.15 };
 
+  /* A chart title as lines of at most 40 characters (Vega draws a list as lines). */
+  function wrapTitle(text) {
+    var lines = [], line = "";
+    String(text).split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > 40) { lines.push(line); line = word; }
+      else line = line ? line + " " + word : word;
+    });
+    if (line) lines.push(line);
+    return lines.length > 1 ? lines : text;
+  }
+
   /* Fill a <table> (thead + tbody) with text cells. */
   function fillTable(table, columns, rows) {
     if (!table) return;
@@ -249,7 +260,7 @@
     tokenize: tokenize, parse: parse, evaluate: evaluate, FormulaError: FormulaError,
     paretoFront: paretoFront, formatNumber: formatNumber, applyDeadline: applyDeadline,
     applyBudget: applyBudget, missingText: missingText, checkName: checkName,
-    latencyKey: latencyKey, headerText: headerText, axis: axis, fillTable: fillTable,
+    latencyKey: latencyKey, headerText: headerText, axis: axis, fillTable: fillTable, wrapTitle: wrapTitle,
     HIGHLIGHT_OPACITY: HIGHLIGHT_OPACITY,
   };
 

@@ -273,7 +273,7 @@ def test_legend_click_highlights_a_model_in_every_chart(site, watched):
         "ps => ps.map(p => [p.getAttribute('aria-label') || '', p.getAttribute('opacity')])",
     )
     mine = [opacity for label, opacity in marks if f"Model: {name};" in label]
-    others = [opacity for label, opacity in marks if "Model: " in label and f"Model: {name};" not in label]
+    others = [o for label, o in marks if "Model: " in label and f"Model: {name};" not in label]
     assert mine and set(mine) == {"1"}
     assert others and set(others) == {"0.15"}
     button.click()  # pressed again, and the pointer gone: nothing highlighted
@@ -281,7 +281,8 @@ def test_legend_click_highlights_a_model_in_every_chart(site, watched):
     page.evaluate("document.activeElement.blur()")
     page.wait_for_timeout(300)
     opacities = page.eval_on_selector_all(
-        "#chart-energy_accuracy g.mark-symbol > path", "ps => ps.map(p => p.getAttribute('opacity'))"
+        "#chart-energy_accuracy g.mark-symbol > path",
+        "ps => ps.map(p => p.getAttribute('opacity'))",
     )
     assert set(opacities) == {"1"}
 
