@@ -146,10 +146,13 @@ def test_hovering_the_centre_of_every_point_of_every_pareto_chart_gives_a_toolti
             assert "Model" in text and "Batch" in text, (view, index, text)
             model = MODEL_IN_LABEL.search(label).group(1)
             if model not in text:  # another point drawn over this one answers instead
-                assert page.evaluate(
-                    "([x, y]) => document.elementFromPoint(x, y).getAttribute('aria-label')",
-                    [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
-                ) != label
+                assert (
+                    page.evaluate(
+                        "([x, y]) => document.elementFromPoint(x, y).getAttribute('aria-label')",
+                        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+                    )
+                    != label
+                )
             hovered += 1
             dominated += mark.get_attribute("fill-opacity") != "1"
     assert hovered >= 48 and dominated >= 20  # the hollow points answer too
