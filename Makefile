@@ -29,6 +29,7 @@ demo: setup
 
 test: setup
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-a11y-tools.sh
 	sh scripts/ensure-sshd.sh
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
