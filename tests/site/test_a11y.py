@@ -123,7 +123,8 @@ def test_charts_keep_their_names_and_a_table_of_their_points(watched):
             """cs => cs.map(c => ({id: c.id, role: c.getAttribute('role'),
                 label: c.getAttribute('aria-label') || '', name: c.getAttribute('data-name'),
                 rows: c.closest('figure').querySelectorAll('details.chart-data tbody tr').length,
-                note: (c.closest('figure').querySelector('.chart-note') || {}).textContent || ''}))""",
+                note: (c.closest('figure').querySelector('.chart-note') || {}).textContent
+                    || ''}))""",
         )
         assert charts, path.name
         for chart in charts:
