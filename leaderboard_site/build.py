@@ -188,6 +188,20 @@ BOARD_ROW_KEYS = (
 )
 
 
+COMPARE_ROW_KEYS = (
+    "row_id",
+    "model_name",
+    "model_slug",
+    "board_slug",
+    "task",
+    "hardware",
+    "backend",
+    "random_weights",
+    "source",
+    "citation",
+)
+
+
 def _board_styles(data: SiteData, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The styles (colour, shape) and display names of the models in `rows`."""
     names: dict[str, str] = {}
@@ -378,10 +392,10 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
             },
             **common,
         )
-    compare_rows = [
-        {k: row.get(k) for k in (*column_keys, *BOARD_ROW_KEYS, "task", "hardware", "board_slug")}
-        for row in data.rows
-    ]
+    # The compare page needs the basic columns of every row (all boards), not every column.
+    basic = [c for c in data.columns if c.level == "basic"]
+    compare_keys = (*(c.key for c in basic), *COMPARE_ROW_KEYS)
+    compare_rows = [{k: row.get(k) for k in compare_keys} for row in data.rows]
     pages["compare.html"] = render_page(
         env,
         "compare.html",
@@ -389,7 +403,7 @@ def render_site(data: SiteData, skipped: list[str], built_utc: str) -> dict[str,
         page="compare",
         specs={},
         payload={
-            "columns": columns_json,
+            "columns": [c.to_json() for c in basic],
             "rows": compare_rows,
             "styles": _board_styles(data, data.rows),
             "boards": boards_nav,
