@@ -146,14 +146,11 @@ def test_charts_keep_their_names_and_a_table_of_their_points(watched):
 
 def test_every_page_starts_with_a_skip_link_to_the_main_content(watched):
     for path in pages(golden_site()):
-        page = watched.page
-        page.goto(path.as_uri())
-        first = page.evaluate(
-            "() => { const a = document.querySelector('body a'); "
-            "return [a.className, a.getAttribute('href')]; }"
-        )
-        assert first == ["skip-link", "#main"], path.name
-        assert page.query_selector("main#main")
+        html = path.read_text()
+        body = html[html.index("<body") :]
+        first_link = re.search(r"<a [^>]*>", body).group(0)
+        assert 'class="skip-link"' in first_link and 'href="#main"' in first_link, path.name
+        assert '<main id="main" tabindex="-1">' in html, path.name
     page = watched.open(golden_site() / "boards" / "chat--nvidia-h100-80gb-hbm3.html")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
