@@ -1184,6 +1184,8 @@ TABLE_KEYS_EXTRA = (
 
 
 def table_records(rows: Sequence[Row], columns: Sequence[Column]) -> list[dict[str, Any]]:
-    """Flat JSON-ready rows for downloads (CSV/JSON): identity fields, then every column."""
+    """Flat JSON-ready rows for downloads (CSV/JSON): identity fields, every column, then the
+    spread of the columns that have one (`<key>_sd`, `<key>_n`; empty for published rows)."""
     keys = [*TABLE_KEYS_EXTRA, *(c.key for c in columns if c.key not in TABLE_KEYS_EXTRA)]
+    keys += [f"{key}_{part}" for key in SPREAD_STATS for part in ("sd", "n")]
     return [{key: row.get(key) for key in keys} for row in rows]

@@ -218,8 +218,9 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
 
     - `front`: the rows on the energy–accuracy front (or, without energy on that board, on the
       latency–accuracy front), best accuracy first;
-    - `candidates`: every row with both values, for the "lowest energy per response at or above
-      an accuracy" control (the browser recomputes it as the threshold moves);
+    - `candidates`: the rows the "lowest energy per response at or above an accuracy" control
+      chooses from (the browser recomputes it as the threshold moves): the front rows only,
+      since the cheapest row at or above any accuracy is always on the front;
     - `threshold` and `answer`: the control's starting point (the median accuracy of those rows)
       and its answer, rendered for readers without JavaScript.
     """
@@ -245,8 +246,9 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
             for row in board.rows
             if row.get(metric) is not None and row.get("accuracy_avg") is not None
         ]
-        front = sorted((c for c in candidates if c["front"]), key=lambda c: -c["accuracy"])
         accuracies = sorted(c["accuracy"] for c in candidates)
+        front = sorted((c for c in candidates if c["front"]), key=lambda c: -c["accuracy"])
+        candidates = front
         threshold = round(accuracies[len(accuracies) // 2], 2) if accuracies else None
         answer = None
         if threshold is not None:

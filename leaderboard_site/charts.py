@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -184,12 +185,19 @@ def _finish(template: dict[str, Any], values: list[dict[str, Any]]) -> dict[str,
 
 
 def _validate(spec: dict[str, Any]) -> dict[str, Any]:
-    """Check a hand-written Vega-Lite spec against Altair's schema; return it."""
+    """Check a hand-written Vega-Lite spec (a template, without its data) against Altair's
+    schema; return it. Each distinct template is checked once per process (checking is slow)."""
+    _check_once(json.dumps(spec, sort_keys=True))
+    return spec
+
+
+@functools.lru_cache(maxsize=256)
+def _check_once(text: str) -> None:
+    spec = json.loads(text)
     if "layer" in spec:
         alt.LayerChart.from_dict(spec, validate=True)
     else:
         alt.Chart.from_dict(spec, validate=True)
-    return spec
 
 
 def _identity(field_name: str) -> dict[str, Any]:
@@ -604,6 +612,7 @@ def cross_hardware_points(
     return out
 
 
+@functools.cache
 def cross_hardware_template() -> dict[str, Any]:
     """The spec of the cross-hardware chart; the browser fills in fields, titles and data.
 
@@ -653,6 +662,7 @@ def cross_hardware_template() -> dict[str, Any]:
     return _validate(responsive(spec, height=340))
 
 
+@functools.cache
 def compare_template() -> dict[str, Any]:
     """The spec of a compare-page chart: one metric against batch size, one line per model.
 
@@ -746,7 +756,8 @@ def energy_distribution_chart(
             },
         },
     }
-    spec = _finish(_validate(responsive(spec, height=max(120, 26 * len(series)))), values)
+    spec = _finish(_validate(responsive(spec)), values)
+    spec["height"] = max(120, 26 * len(series))
     table = {
         "columns": ["Configuration", "Responses", "Min (J)", "Median (J)", "Max (J)"],
         "rows": [
@@ -910,6 +921,15 @@ def _restyle_roofline(
         if color and color.get("field") == "series":
             domain = sorted(series_color)
             color["scale"] = {"domain": domain, "range": [series_color[s] for s in domain]}
+            encoding["opacity"] = highlight_opacity()  # hovering a model highlights it here too
+    # Each point names its model, so the page's highlighting reaches the roofline.
+    names = {row["model"]: row["model_name"] for row in rows}
+    inline = [layer.get("data", {}).get("values") or [] for layer in spec.get("layer", [])]
+    for values in [*spec.get("datasets", {}).values(), *inline]:
+        for point in values:
+            if isinstance(point, dict) and "model" in point:
+                point["model_name"] = names.get(point["model"])
+    spec["params"] = [*spec.get("params", []), {"name": HIGHLIGHT, "value": None}]
     # Legends under the plot, stacked (Vega's legend layout; Vega-Lite passes it through).
     spec.setdefault("config", {})["legend"] = {
         "orient": "bottom",

@@ -269,7 +269,7 @@ def test_legend_click_highlights_a_model_in_every_chart(site, watched):
     page.mouse.move(0, 0)  # the pressed entry stays highlighted once the pointer leaves
     page.wait_for_timeout(300)
     marks = page.eval_on_selector_all(
-        "div.chart[id^='chart-']:not([id^='chart-roofline']) g.mark-symbol > path",
+        "div.chart[id^='chart-'] g.mark-symbol > path",
         "ps => ps.map(p => [p.getAttribute('aria-label') || '', p.getAttribute('opacity')])",
     )
     mine = [opacity for label, opacity in marks if f"Model: {name};" in label]
