@@ -21,8 +21,9 @@ TASKS := chat,chat-concise,instruct,instruct-concise
 
 # The main job on the embedded default: tiny offline model, CPU, every task, into demo/.
 demo: setup
-	$(BIN)/leaderboard run -m experiment=demo task=$(TASKS)
-	$(BIN)/leaderboard eval experiment=demo eval=quick
+	OMP_NUM_THREADS=1 $(BIN)/leaderboard run -m experiment=demo task=$(TASKS) model=tiny-random,tiny-random-m,tiny-random-l batch_size=1,4,8
+	OMP_NUM_THREADS=1 $(BIN)/leaderboard run -m experiment=demo task=chat model=tiny-random batch_size=4,8 backend=compiled
+	OMP_NUM_THREADS=1 $(BIN)/leaderboard eval -m experiment=demo eval=quick model=tiny-random,tiny-random-m,tiny-random-l
 	$(BIN)/leaderboard validate --results demo/results
 	$(BIN)/leaderboard build --results demo/results --out demo/_site
 	@echo "Open file://$(CURDIR)/demo/_site/index.html (or: $(BIN)/leaderboard serve --dir demo/_site)"
@@ -33,6 +34,7 @@ demo: setup
 
 test: setup
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-a11y-tools.sh
 	sh scripts/ensure-sshd.sh
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q

@@ -40,6 +40,8 @@ from leaderboard_site.columns import (
     ordered_eval_tasks,
 )
 from leaderboard_site.pareto import Direction, pareto_front
+from leaderboard_site.spread import PERCENTILES, SPREAD_STATS, energy_samples, row_spread
+from leaderboard_site.style import model_styles
 from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
 from runner.hardware.derived import DerivedSettings, derive, load_settings
 from runner.ingest.aliases import HardwareAliases, load_aliases
@@ -58,7 +60,13 @@ PARETO_VIEWS: tuple[tuple[str, str, Direction, str, Direction, str], ...] = (
      "Latency vs accuracy"),
     ("energy_latency", "latency_s", "lower", "energy_per_response_j", "lower",
      "Energy per response vs latency"),
+    ("throughput_latency", "latency_s", "lower", "throughput_tok_s", "higher",
+     "Throughput vs latency"),
 )  # fmt: skip
+# The views that need energy (a board without energy says so once and shows the others).
+ENERGY_VIEWS = frozenset(
+    name for name, x, _, y, _, _ in PARETO_VIEWS if "energy" in x or "energy" in y
+)
 
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MEASURED = "measured"
@@ -87,6 +95,9 @@ class LoadedRecord:
 
     relpath: str
     record: PerformanceRecord | AccuracyRecord | CalibrationRecord | PublishedRecord
+    # A performance record's raw per-request rows (only `spread.RAW_FIELDS`), read by the build;
+    # None where they were not read (then pooled percentiles and energy distributions are absent).
+    requests: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,37 @@ class Board:
         """The board's rows measured by this project."""
         return [row for row in self.rows if row.get("source") != PUBLISHED]
 
+    @property
+    def has_energy(self) -> bool:
+        """Whether any row of the board has an energy per response."""
+        return any(_number(row.get("energy_per_response_j")) for row in self.rows)
+
+    @property
+    def energy_reasons(self) -> list[str]:
+        """Why the board's measured rows have no energy (the records' own reasons), distinct."""
+        reasons = {row["energy_reason"] for row in self.measured_rows if row.get("energy_reason")}
+        return sorted(reasons)
+
+    @property
+    def energy_sources(self) -> list[str]:
+        """The energy sources of the board's measured rows (e.g. 'unavailable', 'zeus-nvml')."""
+        return sorted({row["energy_source"] for row in self.measured_rows if row["energy_source"]})
+
+    @property
+    def model_names(self) -> list[str]:
+        """The distinct model names of the board, sorted."""
+        return sorted({row["model_name"] for row in self.rows})
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        """The distinct batch sizes of the board, sorted."""
+        return sorted({row["batch_size"] for row in self.rows if row.get("batch_size")})
+
+    def busyness(self) -> tuple[int, int, int, str]:
+        """Sort key, busiest first: most models, then most rows, then energy measured, then
+        the slug (alphabetical)."""
+        return (-len(self.model_names), -len(self.rows), -int(self.has_energy), self.slug)
+
 
 @dataclass
 class ModelSummary:
@@ -189,6 +231,10 @@ class ModelSummary:
     measured: bool = True
     published: list[dict[str, Any]] = field(default_factory=list)
     published_files: list[dict[str, Any]] = field(default_factory=list)
+    # hardware label -> [{"label": "chat · bs 4 · eager", "values": [J per response, ...]}]
+    energy_series: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # [{"label", "t_s", "power_w"}] of the records that carry a power timeline (newest per row)
+    timelines: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -211,6 +257,25 @@ class SiteData:
     settings: DerivedSettings | None = None
     published_count: int = 0
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # model name -> {"color", "shape", "index"}: one look per model across every chart.
+    styles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # task -> the slug of its busiest board (most models, then rows); "" -> the busiest of all.
+    busiest: dict[str, str] = field(default_factory=dict)
+    # task -> system prompt as the newest measured record of the task ran it.
+    system_prompts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def random_weight_models(self) -> list[str]:
+        """The model names whose rows say `random_weights` (accuracy means nothing)."""
+        return sorted({row["model_name"] for row in self.rows if row.get("random_weights")})
+
+    def board(self, slug: str) -> Board | None:
+        """The board with this slug, or None."""
+        return next((b for b in self.boards if b.slug == slug), None)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 def slugify(text: str) -> str:
@@ -314,9 +379,6 @@ def pool_records(records: Sequence[PerformanceRecord]) -> dict[str, Any]:
         "avg_power_w": _ratio(energy_j, time_s),
         "idle_power_w": sum(idle) / len(idle) if idle else None,
         "latency_s": stat_mean("latency_s"),
-        "latency_p90_s": _weighted_mean(
-            [(r.measurements.latency_s.p90, r.measurements.latency_s.n) for r in records]
-        ),
         "ttft_s": stat_mean("ttft_s"),
         "tpot_s": _weighted_mean(tpots),
         "throughput_tok_s": stored_throughput(records),
@@ -589,11 +651,52 @@ def published_row(
         linked_calibration_id=None,
         derived_notes=PUBLISHED_DERIVED_NOTE,
     )
+    # No spread and no percentile: the source publishes none (never invented).
+    for key in SPREAD_STATS:
+        row[f"{key}_sd"] = row[f"{key}_n"] = None
+    row.update(dict.fromkeys(PERCENTILES))
     scores = published_scores(record, eval_tasks)
     for eval_task in eval_tasks:
         row[accuracy_key(eval_task)] = scores[eval_task]
     row["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
+    missing = [t for t in average_over if scores[t] is None]
+    row["accuracy_reason"] = (
+        f"not published by {record.source.citation} ({', '.join(missing)})" if missing else None
+    )
     return row
+
+
+def accuracy_reason(
+    model_id: str,
+    revision: str,
+    model_name: str,
+    scores: dict[str, float | None],
+    average_over: Sequence[str],
+    records: Sequence[AccuracyRecord],
+) -> str | None:
+    """Why a measured row's accuracy (average, or some of its scores) is not measured; None if
+    every score is there."""
+    missing = [task for task, score in scores.items() if score is None]
+    if not missing:
+        return None
+    mine = [r for r in records if r.identity.model_id == model_id]
+    same = [r for r in mine if r.identity.model_revision == revision]
+    if not same:
+        reason = f"no accuracy record for {model_id} at revision {revision}"
+        others = sorted({r.identity.model_revision for r in mine})
+        if others:
+            reason += (
+                f"; the records of revision(s) {', '.join(others)} are not joined "
+                "(a score of another revision is never shown)"
+            )
+        return reason + f". Measure it with `leaderboard eval model={model_name}`."
+    shots = ", ".join(
+        f"{t} ({REFERENCE_SHOTS[t]}-shot)" if t in REFERENCE_SHOTS else t for t in missing
+    )
+    reason = f"no record of {shots} for this revision"
+    if any(t in average_over for t in missing):
+        reason += "; the average needs every score"
+    return reason + "."
 
 
 def source_summaries(pub_items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
@@ -741,10 +844,14 @@ def aggregate(
         }
         pooled = pool_records(records)
         row.update(pooled)
+        row.update(row_spread(records, [i.requests for i in group]))
         row.update(derived_values(records, pooled, calibrations, settings))
         for eval_task in eval_tasks:
             row[accuracy_key(eval_task)] = scores[eval_task]
         row["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
+        row["accuracy_reason"] = accuracy_reason(
+            ident.model_id, ident.model_revision, model_name, scores, average_over, acc_records
+        )
         row.update(
             source=MEASURED, source_id=None, citation=None, source_url=None, source_note=None
         )
@@ -810,7 +917,30 @@ def aggregate(
         settings=settings,
         published_count=len(pub_items),
         sources=source_summaries(pub_items),
+        styles=model_styles(row["model_name"] for row in rows),
+        busiest=busiest_boards(boards),
+        system_prompts=system_prompts(perf),
     )
+
+
+def busiest_boards(boards: Sequence[Board]) -> dict[str, str]:
+    """task -> slug of its busiest board, and "" -> the busiest board of all (see `busyness`)."""
+    out: dict[str, str] = {}
+    for board in sorted(boards, key=Board.busyness):
+        out.setdefault(board.task, board.slug)
+        out.setdefault("", board.slug)
+    return out
+
+
+def system_prompts(perf: Sequence[LoadedRecord]) -> dict[str, str]:
+    """task -> the system prompt its newest measured record ran with."""
+    newest: dict[str, PerformanceRecord] = {}
+    for item in perf:
+        record: PerformanceRecord = item.record  # type: ignore[assignment]
+        current = newest.get(record.identity.task)
+        if current is None or record.provenance.ended_utc > current.provenance.ended_utc:
+            newest[record.identity.task] = record
+    return {task: record.task.system_prompt for task, record in sorted(newest.items())}
 
 
 def _published_entries(pub_items: Sequence[LoadedRecord]) -> dict[str, list[LoadedRecord]]:
@@ -925,6 +1055,7 @@ def _model_summaries(
             }
             for i in items
         ]
+        series, timelines = _raw_views(items)
         models.append(
             ModelSummary(
                 model_name=name,
@@ -946,9 +1077,65 @@ def _model_summaries(
                 accuracy=accuracy,
                 published=published,
                 published_files=published_files,
+                energy_series=series,
+                timelines=timelines,
             )
         )
     return models
+
+
+MAX_TIMELINES = 12
+
+
+def power_timelines(record: Any) -> list[dict[str, Any]]:
+    """The power timelines a record carries (`energy_windows.windows[].timeline`: `t_s` and
+    `power_w`), read without assuming the record schema has them: records written before power
+    timelines existed simply have none."""
+    windows = getattr(getattr(record, "energy_windows", None), "windows", None) or []
+    out = []
+    for window in windows:
+        timeline = getattr(window, "timeline", None)
+        t_s = list(getattr(timeline, "t_s", None) or [])
+        power_w = list(getattr(timeline, "power_w", None) or [])
+        if t_s and len(t_s) == len(power_w):
+            out.append(
+                {"window": getattr(window, "index", len(out)), "t_s": t_s, "power_w": power_w}
+            )
+    return out
+
+
+def _raw_views(
+    items: Sequence[LoadedRecord],
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """A model's energy-per-response samples per hardware and configuration (from the raw
+    per-request data of every record), and the power timelines of the newest record per
+    configuration (at most `MAX_TIMELINES`)."""
+    samples: dict[tuple[str, str, int, str], list[float]] = defaultdict(list)
+    labels: dict[str, str] = {}
+    newest: dict[tuple[str, str, int, str], Any] = {}
+    for item in sorted(items, key=lambda i: i.record.run_id):
+        record: PerformanceRecord = item.record  # type: ignore[assignment]
+        ident = record.identity
+        key = (ident.hardware_slug, ident.task, ident.batch_size, ident.backend)
+        labels[ident.hardware_slug] = _hardware_label([record], ident.hardware_slug)
+        samples[key].extend(energy_samples(item.requests))
+        newest[key] = record
+    series: dict[str, list[dict[str, Any]]] = {}
+    for key in sorted(samples):
+        if samples[key]:
+            hardware, task, batch, backend = key
+            series.setdefault(labels[hardware], []).append(
+                {"label": f"{task} · bs {batch} · {backend}", "values": samples[key]}
+            )
+    timelines = []
+    for key in sorted(newest):
+        hardware, task, batch, backend = key
+        for line in power_timelines(newest[key]):
+            label = (
+                f"{labels[hardware]} · {task} · bs {batch} · {backend} · window {line['window']}"
+            )
+            timelines.append({"label": label, "t_s": line["t_s"], "power_w": line["power_w"]})
+    return series, timelines[:MAX_TIMELINES]
 
 
 def _published_summary(items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
@@ -1001,6 +1188,8 @@ TABLE_KEYS_EXTRA = (
 
 
 def table_records(rows: Sequence[Row], columns: Sequence[Column]) -> list[dict[str, Any]]:
-    """Flat JSON-ready rows for downloads (CSV/JSON): identity fields, then every column."""
+    """Flat JSON-ready rows for downloads (CSV/JSON): identity fields, every column, then the
+    spread of the columns that have one (`<key>_sd`, `<key>_n`; empty for published rows)."""
     keys = [*TABLE_KEYS_EXTRA, *(c.key for c in columns if c.key not in TABLE_KEYS_EXTRA)]
+    keys += [f"{key}_{part}" for key in SPREAD_STATS for part in ("sd", "n")]
     return [{key: row.get(key) for key in keys} for row in rows]

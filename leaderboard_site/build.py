@@ -23,19 +23,34 @@ from leaderboard_site.aggregate import (
     LoadedRecord,
     SiteData,
     aggregate,
+    slugify,
     table_records,
 )
-from leaderboard_site.charts import board_charts, gpu_comparison_chart, roofline_views
+from leaderboard_site.charts import (
+    board_charts,
+    compare_template,
+    cross_hardware_points,
+    cross_hardware_template,
+    energy_distribution_chart,
+    gpu_comparison_chart,
+    power_timeline_chart,
+    roofline_views,
+)
 from leaderboard_site.columns import DERIVED_KEYS
-from leaderboard_site.render import STATIC_DIR, make_environment, render_page
+from leaderboard_site.content import TASK_ABOUT
+from leaderboard_site.render import STATIC_DIR, facts, make_environment, render_page
 from leaderboard_site.serving import ServingSite, navigation, serving_pages, serving_site
+from leaderboard_site.spread import RAW_FIELDS, SPREAD_STATS
+from leaderboard_site.style import SHAPES
 from runner.errors import UserError
 from runner.records.load import leftovers_note, scan_results
+from runner.records.performance import PerformanceRecord
 
 MARKER = ".leaderboard-site"
 VENDOR_FILE = "vega-bundle.js"
 BOARD_DIR = "boards"
 MODEL_DIR = "models"
+TASK_DIR = "tasks"
 
 
 class BuildRefused(UserError):
@@ -112,11 +127,36 @@ def load_records(
             hint,
         )
     items = [
-        LoadedRecord(path.relative_to(results).as_posix(), record)  # type: ignore[arg-type]
+        LoadedRecord(
+            path.relative_to(results).as_posix(),
+            record,  # type: ignore[arg-type]
+            read_requests(path, record) if isinstance(record, PerformanceRecord) else None,
+        )
         for path, record in scan.records
     ]
     notes = [leftovers_note(scan.leftovers, results)] if scan.leftovers else []
     return items, list(scan.warnings), list(scan.problems), notes
+
+
+def read_requests(path: Path, record: PerformanceRecord) -> tuple[dict[str, Any], ...] | None:
+    """The raw per-request rows of a validated performance record (only `RAW_FIELDS`).
+
+    The loader has already checked the file's sha256 and row count; a line that is not a JSON
+    object is skipped (None for the whole file if it cannot be read), never a build failure.
+    """
+    try:
+        text = (path.parent / record.raw_data.file).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    rows = []
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            rows.append({key: data.get(key) for key in RAW_FIELDS})
+    return tuple(rows)
 
 
 def _csv_text(records: list[dict[str, Any]]) -> str:
@@ -142,9 +182,94 @@ BOARD_ROW_KEYS = (
     "files",
     "calibration_id",
     "derived_notes",
+    "accuracy_reason",
     *(f"front_{name}" for name, *_ in PARETO_VIEWS),
+    *(f"{key}_{part}" for key in SPREAD_STATS for part in ("sd", "n")),
     *SOURCE_KEYS,
 )
+
+
+COMPARE_ROW_KEYS = (
+    "row_id",
+    "model_name",
+    "model_slug",
+    "board_slug",
+    "task",
+    "hardware",
+    "backend",
+    "random_weights",
+    "source",
+    "citation",
+)
+
+
+def _board_styles(data: SiteData, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The styles (colour, shape) and display names of the models in `rows`."""
+    names: dict[str, str] = {}
+    for row in rows:
+        names.setdefault(row["model_name"], row["model"])
+    return {
+        name: {**data.styles[name], "name": display, "slug": slugify(name)}
+        for name, display in sorted(names.items(), key=lambda kv: data.styles[kv[0]]["index"])
+    }
+
+
+def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
+    """Per task, what the front page answers, from the task's busiest board.
+
+    - `front`: the rows on the energy–accuracy front (or, without energy on that board, on the
+      latency–accuracy front), best accuracy first;
+    - `candidates`: the rows the "lowest energy per response at or above an accuracy" control
+      chooses from (the browser recomputes it as the threshold moves): the front rows only,
+      since the cheapest row at or above any accuracy is always on the front;
+    - `threshold` and `answer`: the control's starting point (the median accuracy of those rows)
+      and its answer, rendered for readers without JavaScript.
+    """
+    answers = []
+    for task in data.tasks:
+        board = data.board(data.busiest.get(task, ""))
+        if board is None:
+            continue
+        metric = "energy_per_response_j" if board.has_energy else "latency_s"
+        view = "energy_accuracy" if board.has_energy else "latency_accuracy"
+        candidates = [
+            {
+                "model": row["model"],
+                "model_name": row["model_name"],
+                "model_slug": row["model_slug"],
+                "batch_size": row["batch_size"],
+                "backend": row["backend"],
+                "source": row.get("source"),
+                "value": row[metric],
+                "accuracy": row["accuracy_avg"],
+                "front": bool(row.get(f"front_{view}")),
+            }
+            for row in board.rows
+            if row.get(metric) is not None and row.get("accuracy_avg") is not None
+        ]
+        accuracies = sorted(c["accuracy"] for c in candidates)
+        front = sorted((c for c in candidates if c["front"]), key=lambda c: -c["accuracy"])
+        candidates = front
+        threshold = round(accuracies[len(accuracies) // 2], 2) if accuracies else None
+        answer = None
+        if threshold is not None:
+            meeting = [c for c in candidates if c["accuracy"] >= threshold]
+            answer = min(meeting, key=lambda c: (c["value"], -c["accuracy"]), default=None)
+        answers.append(
+            {
+                "task": task,
+                "about": TASK_ABOUT.get(task),
+                "system_prompt": data.system_prompts.get(task),
+                "board": board,
+                "metric": metric,
+                "has_energy": board.has_energy,
+                "front": front,
+                "candidates": candidates,
+                "threshold": threshold,
+                "answer": answer,
+            }
+        )
+    return answers
 
 
 def render_site(
@@ -161,15 +286,19 @@ def render_site(
         {"task": b.task, "hardware": b.hardware, "label": b.hardware_label, "slug": b.slug}
         for b in data.boards
     ]
+    busiest = data.board(data.busiest.get("", ""))
     common = {
         "data": data,
         "built_utc": built_utc,
         "boards_nav": boards_nav,
+        "busiest": data.busiest.get(""),
+        "busiest_task": slugify(busiest.task) if busiest else "",
         "skipped": skipped,
         "serving_nav": navigation(serving) if serving else [],
     }
     pages: dict[str, str] = {}
     cells = {(b.task, b.hardware): b for b in data.boards}
+    answers = front_page_answers(data)
     pages["index.html"] = render_page(
         env,
         "index.html",
@@ -177,20 +306,32 @@ def render_site(
         page="index",
         cells=cells,
         model_count=len(data.models),
+        answers=answers,
+        front_payload={
+            a["task"]: {"metric": a["metric"], "candidates": a["candidates"]} for a in answers
+        },
         **common,
     )
     for board in data.boards:
         with_published = board.published_count > 0
-        charts = board_charts(board.rows, data.columns, with_source=with_published)
+        styles = _board_styles(data, board.rows)
+        charts = board_charts(
+            board.rows, data.columns, with_source=with_published, styles=data.styles
+        )
         # The same charts over the measured rows only, shown when published rows are hidden.
         charts_measured = (
             board_charts(
-                board.measured_rows, data.columns, "chart-m-", "front_measured_", with_source=True
+                board.measured_rows,
+                data.columns,
+                "chart-m-",
+                "front_measured_",
+                with_source=True,
+                styles=data.styles,
             )
             if with_published
             else []
         )
-        rooflines = roofline_views(board.measured_rows, data.calibrations)
+        rooflines = roofline_views(board.measured_rows, data.calibrations, data.styles)
         specs = {c.chart_id: c.spec for c in (*charts, *charts_measured) if c.spec is not None}
         specs.update({v.chart.chart_id: v.chart.spec for v in rooflines if v.chart.spec})
         payload = {
@@ -201,6 +342,8 @@ def render_site(
             "board": {"task": board.task, "hardware": board.hardware, "slug": board.slug},
             "derived_keys": list(DERIVED_KEYS),
             "boards": boards_nav,
+            "styles": styles,
+            "has_energy": board.has_energy,
         }
         if with_published:
             payload["published_rows"] = board.published_count
@@ -215,10 +358,78 @@ def render_site(
             rooflines=rooflines,
             specs=specs,
             payload=payload,
+            styles=styles,
             **common,
         )
+    for task in data.tasks:
+        task_rows = [row for row in data.rows if row["task"] == task]
+        hardware = sorted({row["hardware"] for row in task_rows})
+        shapes = {slug: SHAPES[i % len(SHAPES)] for i, slug in enumerate(hardware)}
+        labels = {}
+        for row in task_rows:
+            labels.setdefault(row["hardware"], row["hardware_label"])
+        pages[f"{TASK_DIR}/{slugify(task)}.html"] = render_page(
+            env,
+            "task.html",
+            "../",
+            page="task",
+            task=task,
+            about=TASK_ABOUT.get(task),
+            system_prompt=data.system_prompts.get(task),
+            task_boards=[b for b in data.boards if b.task == task],
+            hardware=[
+                {
+                    "slug": h,
+                    "label": labels[h],
+                    "shape": shapes[h],
+                    "has_energy": any(
+                        r.get("energy_per_response_j") is not None
+                        for r in task_rows
+                        if r["hardware"] == h
+                    ),
+                }
+                for h in hardware
+            ],
+            styles=_board_styles(data, task_rows),
+            specs={},
+            payload={
+                "task": task,
+                "points": cross_hardware_points(task_rows, data.styles, shapes),
+                "template": cross_hardware_template(),
+                "columns": {c.key: c.title for c in data.columns},
+                "styles": _board_styles(data, task_rows),
+            },
+            **common,
+        )
+    # The compare page needs the basic columns of every row (all boards), not every column.
+    basic = [c for c in data.columns if c.level == "basic"]
+    compare_keys = (*(c.key for c in basic), *COMPARE_ROW_KEYS)
+    compare_rows = [{k: row.get(k) for k in compare_keys} for row in data.rows]
+    pages["compare.html"] = render_page(
+        env,
+        "compare.html",
+        "",
+        page="compare",
+        specs={},
+        payload={
+            "columns": [c.to_json() for c in basic],
+            "rows": compare_rows,
+            "styles": _board_styles(data, data.rows),
+            "boards": boards_nav,
+            "busiest": data.busiest,
+            "template": compare_template(),
+        },
+        **common,
+    )
     for model in data.models:
         chart = gpu_comparison_chart(model.rows, data.columns)
+        color = data.styles.get(model.model_name, {}).get("color", "#1f77b4")
+        distributions = [
+            (label, energy_distribution_chart(f"chart-energy-dist-{index}", series, color))
+            for index, (label, series) in enumerate(sorted(model.energy_series.items()))
+        ]
+        timeline = power_timeline_chart("chart-power", model.timelines) if model.timelines else None
+        model_charts = [chart, *(c for _, c in distributions), *([timeline] if timeline else [])]
         pages[f"{MODEL_DIR}/{model.slug}.html"] = render_page(
             env,
             "model.html",
@@ -226,14 +437,17 @@ def render_site(
             page="model",
             model=model,
             chart=chart,
-            specs={chart.chart_id: chart.spec} if chart.spec else {},
-            config_json=json.dumps(model.config, indent=2, ensure_ascii=False),
-            provenance_json=json.dumps(model.provenance, indent=2, ensure_ascii=False),
+            distributions=distributions,
+            timeline=timeline,
+            specs={c.chart_id: c.spec for c in model_charts if c.spec},
+            config_facts=facts(model.config),
+            provenance_facts=facts(model.provenance),
             **common,
         )
     pages["methodology.html"] = render_page(
         env, "methodology.html", "", page="methodology", **common
     )
+    pages["faq.html"] = render_page(env, "faq.html", "", page="faq", answers=answers, **common)
     pages["downloads.html"] = render_page(env, "downloads.html", "", page="downloads", **common)
     if serving is not None and serving.boards:
         pages.update(serving_pages(env, serving, common))

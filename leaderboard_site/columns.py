@@ -35,6 +35,7 @@ class Column:
         description: a tooltip for the header (what it is, how it is computed).
         missing: what an empty cell reads: "not measured" (a measurement was not taken) or
             "not available" (a derived metric lacks an input: no calibration, no architecture).
+        spread: the row carries `<key>_sd` and `<key>_n` (shown as "± stdev (n)" on request).
     """
 
     key: str
@@ -46,10 +47,18 @@ class Column:
     digits: int = 3
     description: str = ""
     missing: str = NOT_MEASURED
+    spread: bool = False
+
+    @property
+    def title(self) -> str:
+        """Header and axis text: the label and its unit, the unit said once ('× floor')."""
+        if not self.unit or self.unit in self.label:
+            return self.label
+        return f"{self.label} ({self.unit})"
 
     def to_json(self) -> dict[str, Any]:
         """The column as JSON data for the page."""
-        return asdict(self)
+        return {**asdict(self), "title": self.title}
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -64,6 +73,7 @@ COLUMNS: tuple[Column, ...] = (
         "lower",
         "basic",
         description="energy of measured batches split evenly over their responses",
+        spread=True,
     ),
     Column(
         "energy_per_token_j",
@@ -72,6 +82,7 @@ COLUMNS: tuple[Column, ...] = (
         "lower",
         "basic",
         description="energy of measured batches over their output tokens",
+        spread=True,
     ),
     Column(
         "energy_above_idle_per_response_j",
@@ -81,10 +92,46 @@ COLUMNS: tuple[Column, ...] = (
         "all",
         description="(energy - idle power x time) / responses",
     ),
-    Column("latency_s", "Latency", "s", "lower", "basic", description="mean per request"),
-    Column("latency_p90_s", "Latency p90", "s", "lower", "all", description="90th percentile"),
-    Column("ttft_s", "TTFT", "s", "lower", "basic", description="time to first token, mean"),
-    Column("tpot_s", "Time / output token", "s", "lower", "all", description="mean TPOT"),
+    Column(
+        "latency_s", "Latency", "s", "lower", "basic", description="mean per request", spread=True
+    ),
+    *(
+        Column(
+            f"latency_p{q}_s",
+            f"Latency p{q}",
+            "s",
+            "lower",
+            "all",
+            description=f"{q}th percentile over every measured request of the row (from the raw "
+            "per-request data)",
+            missing=NOT_AVAILABLE,
+        )
+        for q in (50, 90, 99)
+    ),
+    Column(
+        "ttft_s",
+        "TTFT",
+        "s",
+        "lower",
+        "basic",
+        description="time to first token, mean per request",
+        spread=True,
+    ),
+    *(
+        Column(
+            f"ttft_p{q}_s",
+            f"TTFT p{q}",
+            "s",
+            "lower",
+            "all",
+            description=f"time to first token, {q}th percentile over every measured request",
+            missing=NOT_AVAILABLE,
+        )
+        for q in (50, 90, 99)
+    ),
+    Column(
+        "tpot_s", "Time / output token", "s", "lower", "all", description="mean TPOT", spread=True
+    ),
     Column(
         "throughput_tok_s",
         "Throughput",
@@ -92,8 +139,17 @@ COLUMNS: tuple[Column, ...] = (
         "higher",
         "basic",
         description="output tokens / measured time",
+        spread=True,
     ),
-    Column("response_tokens", "Response length", "tokens", "none", "basic", description="mean"),
+    Column(
+        "response_tokens",
+        "Response length",
+        "tokens",
+        "none",
+        "basic",
+        description="mean",
+        spread=True,
+    ),
     Column("avg_power_w", "Avg power", "W", "lower", "all", description="energy / time"),
     Column("idle_power_w", "Idle power", "W", "none", "all", description="idle baseline"),
     Column("peak_memory_gb", "Peak memory", "GB", "lower", "all", description="1e9 bytes"),
@@ -101,7 +157,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "accuracy_avg",
         "Accuracy avg",
-        "",
+        "0–1",
         "higher",
         "basic",
         description="mean of the accuracy columns; missing if any score is missing",
@@ -258,7 +314,7 @@ def accuracy_column(eval_task: str) -> Column:
     return Column(
         accuracy_key(eval_task),
         EVAL_TASK_LABELS.get(eval_task, eval_task),
-        "",
+        "0–1",
         "higher",
         "all",
         description=f"lm-eval {eval_task} score (0..1)",

@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from leaderboard_site.aggregate import slugify
+
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 TEMPLATES_DIR = SITE_DIR / "templates"
 STATIC_DIR = SITE_DIR / "static"
@@ -29,6 +31,31 @@ def format_number(value: Any, digits: int = 3) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def fact_text(value: Any) -> str:
+    """A config or provenance value in words: yes/no, "—" for null, lists joined."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(fact_text(v) for v in value) if value else "—"
+    if isinstance(value, float):
+        return format_number(value, 6)
+    return str(value)
+
+
+def facts(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """A nested dict as (dotted key, readable value) rows, in key order."""
+    rows: list[tuple[str, str]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows.extend(facts(value, f"{name}."))
+        else:
+            rows.append((name, fact_text(value)))
+    return rows
+
+
 def make_environment(templates: Path = TEMPLATES_DIR) -> Environment:
     """The Jinja2 environment: HTML autoescape on for every template, strict undefined."""
     env = Environment(
@@ -39,6 +66,8 @@ def make_environment(templates: Path = TEMPLATES_DIR) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = format_number
+    env.filters["yesno"] = fact_text
+    env.filters["slug"] = slugify
     env.globals["NOT_MEASURED"] = NOT_MEASURED
     return env
 

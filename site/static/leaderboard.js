@@ -152,21 +152,30 @@
   }
 
   /* Per model (and per source: a published source's rows are not mixed with measured ones),
-   * the lowest-energy row whose mean latency meets the deadline (s).
+   * the lowest-energy row whose latency (`key`, default the mean) meets the deadline (s).
    * Rows without energy rank after measured ones; ties go to the lower latency. */
   function deadlineKey(row) { return row.source === "published" ? row.model_name + "|published|" + row.source_id : row.model_name; }
-  function applyDeadline(rows, deadline) {
+  function applyDeadline(rows, deadline, key) {
+    key = key || "latency_s";
     var best = new Map();
     rows.forEach(function (row) {
-      if (typeof row.latency_s !== "number" || row.latency_s > deadline) return;
-      var key = deadlineKey(row);
-      var current = best.get(key);
+      if (typeof row[key] !== "number" || row[key] > deadline) return;
+      var group = deadlineKey(row);
+      var current = best.get(group);
       var energy = typeof row.energy_per_response_j === "number" ? row.energy_per_response_j : Infinity;
-      if (!current) { best.set(key, row); return; }
+      if (!current) { best.set(group, row); return; }
       var currentEnergy = typeof current.energy_per_response_j === "number" ? current.energy_per_response_j : Infinity;
-      if (energy < currentEnergy || (energy === currentEnergy && row.latency_s < current.latency_s)) best.set(key, row);
+      if (energy < currentEnergy || (energy === currentEnergy && row[key] < current[key])) best.set(group, row);
     });
     return rows.filter(function (row) { return best.get(deadlineKey(row)) === row; });
+  }
+
+  /* Only the rows whose energy per response is at most `budget` (J); rows without energy are
+   * left out too: nobody can tell whether they fit. */
+  function applyBudget(rows, budget) {
+    return rows.filter(function (row) {
+      return typeof row.energy_per_response_j === "number" && row.energy_per_response_j <= budget;
+    });
   }
 
   /* What an empty cell says: published rows lack what their source did not publish. */
@@ -175,10 +184,84 @@
     return col.missing || "not measured";
   }
 
+  /* A custom column's name: an identifier that is not a key of every JavaScript object
+   * (`__proto__`, `constructor`, `toString`...), so it can never reach an object's prototype. */
+  var IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+  function checkName(name) {
+    if (!IDENT.test(name)) throw new FormulaError("the name must be letters, digits and _ (not starting with a digit)");
+    if (name in Object.prototype || name === "__proto__" || name === "prototype" || /^__/.test(name)) {
+      throw new FormulaError("'" + name + "' cannot be a column name (a reserved JavaScript name)");
+    }
+    return name;
+  }
+
+  /* The latency column a statistic selects: mean -> latency_s, p90 -> latency_p90_s. */
+  var PCTS = ["mean", "p50", "p90", "p99"];
+  function latencyKey(pct, base) {
+    base = base || "latency";
+    return pct === "mean" || PCTS.indexOf(pct) < 0 ? base + "_s" : base + "_" + pct + "_s";
+  }
+
+  function headerText(col) {
+    if (col.title) return col.title;
+    return col.unit && col.label.indexOf(col.unit) < 0 ? col.label + " (" + col.unit + ")" : col.label;
+  }
+
+  /* "1.23 ± 0.05 (n = 8)" parts of a value with a spread, or null. */
+  function spreadText(row, key) {
+    var sd = row[key + "_sd"];
+    var n = row[key + "_n"];
+    if (typeof sd !== "number" || !isFinite(sd)) return null;
+    return "± " + formatNumber(sd, 2) + " (n = " + n + ")";
+  }
+
+  /* Vega-Lite axis with a title and SI tick labels (200, 1k, 2.5k), as the built charts. */
+  var SI_LABELS = "abs(datum.value) >= 1000 ? format(datum.value, '.3~s') : format(datum.value, '.3~g')";
+  function axis(title) { return { title: title, labelExpr: SI_LABELS, labelOverlap: true }; }
+  var HIGHLIGHT_OPACITY = { condition: { test: "hl == null || datum.model_name == hl", value: 1 }, value: 0.15 };
+
+  /* A chart title as lines of at most 40 characters (Vega draws a list as lines). */
+  function wrapTitle(text) {
+    var lines = [], line = "";
+    String(text).split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > 40) { lines.push(line); line = word; }
+      else line = line ? line + " " + word : word;
+    });
+    if (line) lines.push(line);
+    return lines.length > 1 ? lines : text;
+  }
+
+  /* Fill a <table> (thead + tbody) with text cells. */
+  function fillTable(table, columns, rows) {
+    if (!table) return;
+    var thead = table.tHead, tbody = table.tBodies[0];
+    thead.textContent = "";
+    tbody.textContent = "";
+    var tr = document.createElement("tr");
+    columns.forEach(function (name) {
+      var th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = name;
+      tr.appendChild(th);
+    });
+    thead.appendChild(tr);
+    rows.forEach(function (cells) {
+      var line = document.createElement("tr");
+      cells.forEach(function (cell) {
+        var td = document.createElement("td");
+        td.textContent = cell === null || cell === undefined ? "" : String(cell);
+        line.appendChild(td);
+      });
+      tbody.appendChild(line);
+    });
+  }
+
   window.LB = {
     tokenize: tokenize, parse: parse, evaluate: evaluate, FormulaError: FormulaError,
     paretoFront: paretoFront, formatNumber: formatNumber, applyDeadline: applyDeadline,
-    missingText: missingText,
+    applyBudget: applyBudget, missingText: missingText, checkName: checkName,
+    latencyKey: latencyKey, headerText: headerText, axis: axis, fillTable: fillTable, wrapTitle: wrapTitle,
+    HIGHLIGHT_OPACITY: HIGHLIGHT_OPACITY,
   };
 
   /* ---------- the board page ---------- */
@@ -187,33 +270,42 @@
   var DATA = JSON.parse(holder.textContent);
   var COLUMNS = DATA.columns;
   var BASE_ROWS = DATA.rows;
+  var STYLES = DATA.styles || {};
   var byKey = new Map(COLUMNS.map(function (c) { return [c.key, c]; }));
   var DERIVED = new Set(DATA.derived_keys || []);  // hover an empty derived cell: why
   var numericKeys = COLUMNS.filter(function (c) { return c.kind === "number"; }).map(function (c) { return c.key; });
-  var IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
   var PUBLISHED_ROWS = DATA.published_rows || 0;  // published rows on this board (0: no control)
+  var hasEnergy = BASE_ROWS.some(function (r) { return typeof r.energy_per_response_j === "number"; });
+  var hasAccuracy = BASE_ROWS.some(function (r) { return typeof r.accuracy_avg === "number"; });
+  // The explorer starts on axes no Pareto chart shows: model size against energy (or time) per token.
+  var DEFAULT_X = "params_b";
+  var DEFAULT_Y = hasEnergy ? "energy_per_token_j" : "tpot_s";
+  var DEFAULT_SORT = hasEnergy ? "energy_per_response_j" : "latency_s";
   var state = {
-    q: "", all: false, pub: true, sortKey: "energy_per_response_j", sortDir: "asc",
-    deadlineOn: false, deadline: null, custom: [], x: "energy_per_response_j", y: "accuracy_avg",
+    q: "", all: false, pub: true, sortKey: DEFAULT_SORT, sortDir: "asc", spread: false, pct: "mean",
+    deadlineOn: false, deadline: null, budgetOn: false, budget: null, custom: [], x: DEFAULT_X, y: DEFAULT_Y,
   };
   var compiled = [];  // [{name, better, formula, tree}]
-  var hasEnergy = BASE_ROWS.some(function (r) { return typeof r.energy_per_response_j === "number"; });
-  if (!hasEnergy) state.x = "latency_s";
-  var hasAccuracy = BASE_ROWS.some(function (r) { return typeof r.accuracy_avg === "number"; });
-  if (!hasAccuracy) state.y = hasEnergy ? "energy_per_response_j" : "throughput_tok_s";
+  var chosen = [];    // model names ticked for comparison (2 to 4)
+  void hasAccuracy;
 
   function $(id) { return document.getElementById(id); }
 
-  var latencies = BASE_ROWS.map(function (r) { return r.latency_s; }).filter(function (v) { return typeof v === "number" && v > 0; });
-  var minLatency = latencies.length ? Math.min.apply(null, latencies) : 0.001;
-  var maxLatency = latencies.length ? Math.max.apply(null, latencies) : 1;
-  if (maxLatency <= minLatency) maxLatency = minLatency * 1.01 + 1e-9;
-  function sliderToSeconds(v) { return minLatency * Math.pow(maxLatency / minLatency, v / 1000); }
-  function secondsToSlider(s) {
-    var v = 1000 * Math.log(s / minLatency) / Math.log(maxLatency / minLatency);
-    return Math.max(0, Math.min(1000, Math.round(v)));
+  /* A log-scale slider over the positive values of one key. */
+  function LogSlider(values) {
+    var positive = values.filter(function (v) { return typeof v === "number" && v > 0 && isFinite(v); });
+    this.min = positive.length ? Math.min.apply(null, positive) : 0.001;
+    this.max = positive.length ? Math.max.apply(null, positive) : 1;
+    if (this.max <= this.min) this.max = this.min * 1.01 + 1e-9;
   }
+  LogSlider.prototype.value = function (v) { return this.min * Math.pow(this.max / this.min, v / 1000); };
+  LogSlider.prototype.position = function (s) {
+    var v = 1000 * Math.log(s / this.min) / Math.log(this.max / this.min);
+    return Math.max(0, Math.min(1000, Math.round(v)));
+  };
+  function latencySlider() { var key = latencyKey(state.pct); return new LogSlider(BASE_ROWS.map(function (r) { return r[key]; })); }
+  var budgetSlider = new LogSlider(BASE_ROWS.map(function (r) { return r.energy_per_response_j; }));
 
   function knownSet(upTo) {
     var known = new Set(numericKeys);
@@ -222,8 +314,7 @@
   }
 
   function addCustom(name, formula, better) {
-    name = String(name || "").trim();
-    if (!IDENT.test(name)) throw new FormulaError("the name must be letters, digits and _ (not starting with a digit)");
+    name = checkName(String(name || "").trim());
     if (byKey.has(name) || compiled.some(function (c) { return c.name === name; })) throw new FormulaError("a column named '" + name + "' already exists");
     var tree = parse(formula, knownSet(compiled.length));
     compiled.push({ name: name, formula: formula, better: better === "lower" ? "lower" : "higher", tree: tree });
@@ -239,12 +330,23 @@
 
   function allColumns() {
     return COLUMNS.concat(compiled.map(function (c) {
-      return { key: c.name, label: c.name, unit: "", better: c.better, level: "basic", kind: "number", digits: 3, description: c.formula, custom: true };
+      return { key: c.name, label: c.name, title: c.name, unit: "", better: c.better, level: "basic", kind: "number", digits: 3, description: c.formula, custom: true };
     }));
   }
 
+  function columnByKey(key) { return allColumns().find(function (c) { return c.key === key; }); }
+
+  /* Basic view: the basic columns, with latency and TTFT following the latency statistic. */
   function visibleColumns() {
-    return allColumns().filter(function (c) { return state.all || c.level === "basic" || c.custom; });
+    if (state.all) return allColumns();
+    var swap = {};
+    if (state.pct !== "mean") {
+      swap.latency_s = latencyKey(state.pct);
+      swap.ttft_s = latencyKey(state.pct, "ttft");
+    }
+    return allColumns().filter(function (c) { return c.level === "basic" || c.custom; }).map(function (c) {
+      return swap[c.key] && byKey.has(swap[c.key]) ? byKey.get(swap[c.key]) : c;
+    });
   }
 
   function matchesSearch(row) {
@@ -256,7 +358,7 @@
   }
 
   function compareRows(a, b) {
-    var col = byKey.get(state.sortKey) || allColumns().find(function (c) { return c.key === state.sortKey; });
+    var col = columnByKey(state.sortKey);
     if (!col) return 0;
     var va = a[col.key], vb = b[col.key];
     var missingA = va === null || va === undefined, missingB = vb === null || vb === undefined;
@@ -269,13 +371,14 @@
     var rows = rowsWithCustom().filter(matchesSearch);
     if (!state.pub) rows = rows.filter(function (r) { return r.source !== "published"; });
     var before = new Set(rows.map(deadlineKey));
-    if (state.deadlineOn && state.deadline !== null) rows = applyDeadline(rows, state.deadline);
+    var configsBefore = rows.length;
+    if (hasEnergy && state.budgetOn && state.budget !== null) rows = applyBudget(rows, state.budget);
+    var withinBudget = rows.length;
+    if (state.deadlineOn && state.deadline !== null) rows = applyDeadline(rows, state.deadline, latencyKey(state.pct));
     var after = new Set(rows.map(deadlineKey));
     rows.sort(compareRows);
-    return { rows: rows, modelsBefore: before.size, modelsAfter: after.size };
+    return { rows: rows, modelsBefore: before.size, modelsAfter: after.size, configsBefore: configsBefore, withinBudget: withinBudget };
   }
-
-  function headerText(col) { return col.unit ? col.label + " (" + col.unit + ")" : col.label; }
 
   function badge(text, cls, title) {
     var span = document.createElement("span");
@@ -283,6 +386,41 @@
     span.textContent = text;
     span.title = title;
     return span;
+  }
+
+  function compareBox(row) {
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = "cmp";
+    box.setAttribute("data-model", row.model_name);
+    box.setAttribute("aria-label", "compare " + row.model);
+    box.checked = chosen.indexOf(row.model_name) >= 0;
+    box.addEventListener("change", function () {
+      var at = chosen.indexOf(row.model_name);
+      if (box.checked && at < 0) {
+        if (chosen.length >= 4) { box.checked = false; $("compare-hint").textContent = "at most 4 models"; return; }
+        chosen.push(row.model_name);
+      } else if (!box.checked && at >= 0) chosen.splice(at, 1);
+      renderCompare();
+      Array.prototype.forEach.call(document.querySelectorAll("#board-table input.cmp"), function (other) {
+        other.checked = chosen.indexOf(other.getAttribute("data-model")) >= 0;
+      });
+    });
+    return box;
+  }
+
+  function renderCompare() {
+    var button = $("compare-go");
+    button.textContent = "Compare selected models (" + chosen.length + ")";
+    button.disabled = chosen.length < 2 || chosen.length > 4;
+    $("compare-hint").textContent = chosen.length < 2 ? "tick 2 to 4 models in the table" : "";
+  }
+
+  function compareUrl() {
+    var params = new URLSearchParams();
+    params.set("board", DATA.board.slug);
+    chosen.forEach(function (name) { params.append("m", name); });
+    return "../compare.html#" + params.toString();
   }
 
   function renderTable(rows) {
@@ -325,6 +463,8 @@
         td.dataset.key = col.key;
         var value = row[col.key];
         if (col.key === "model") {
+          td.appendChild(compareBox(row));
+          td.appendChild(document.createTextNode(" "));
           var link = document.createElement("a");
           link.href = "../models/" + encodeURIComponent(row.model_slug) + ".html";
           link.textContent = value;
@@ -344,8 +484,19 @@
           if (missing) {
             td.classList.add("nm");
             if (DERIVED.has(col.key) && row.derived_notes) td.title = row.derived_notes;
+            else if ((col.key === "accuracy_avg" || col.key.indexOf("acc_") === 0) && row.accuracy_reason) td.title = row.accuracy_reason;
+            else if (col.key.indexOf("energy") === 0 && row.energy_reason) td.title = row.energy_reason;
           } else {
             td.dataset.value = String(value);
+            if (state.spread && col.spread) {
+              var spread = spreadText(row, col.key);
+              if (spread) {
+                var span = document.createElement("span");
+                span.className = "sd";
+                span.textContent = " " + spread;
+                td.appendChild(span);
+              }
+            }
             if (row.source === "published") td.title = "as published: " + String(value) + (col.unit ? " " + col.unit : "");
           }
         }
@@ -354,6 +505,19 @@
       fragment.appendChild(line);
     });
     tbody.appendChild(fragment);
+  }
+
+  /* Drop custom column `index` and the later ones that used it; a sort or an explorer axis on
+   * a dropped column goes back to its default, every other axis stays where it was. */
+  function removeCustom(index) {
+    var removed = compiled.slice(index);
+    compiled = compiled.slice(0, index);
+    removed.slice(1).forEach(function (r) { try { addCustom(r.name, r.formula, r.better); } catch (e) { /* dropped */ } });
+    var alive = new Set(allColumns().map(function (c) { return c.key; }));
+    if (!alive.has(state.sortKey)) { state.sortKey = DEFAULT_SORT; state.sortDir = "asc"; }
+    if (!alive.has(state.x)) state.x = DEFAULT_X;
+    if (!alive.has(state.y)) state.y = DEFAULT_Y;
+    update();
   }
 
   function renderFormulaList() {
@@ -368,13 +532,8 @@
       var remove = document.createElement("button");
       remove.type = "button";
       remove.textContent = "remove";
-      remove.addEventListener("click", function () {
-        var removed = compiled.slice(index);
-        compiled = compiled.slice(0, index);
-        // Re-add the later ones that do not use the removed column.
-        removed.slice(1).forEach(function (r) { try { addCustom(r.name, r.formula, r.better); } catch (e) { /* dropped */ } });
-        update();
-      });
+      remove.setAttribute("aria-label", "remove column " + c.name);
+      remove.addEventListener("click", function () { removeCustom(index); });
       li.appendChild(remove);
       list.appendChild(li);
     });
@@ -383,9 +542,11 @@
 
   function fillAxisSelects() {
     var numeric = allColumns().filter(function (c) { return c.kind === "number"; });
+    var keys = numeric.map(function (c) { return c.key; });
+    if (keys.indexOf(state.x) < 0) state.x = keys.indexOf(DEFAULT_X) >= 0 ? DEFAULT_X : keys[0];
+    if (keys.indexOf(state.y) < 0) state.y = keys.indexOf(DEFAULT_Y) >= 0 ? DEFAULT_Y : keys[1];
     ["explore-x", "explore-y"].forEach(function (id) {
       var select = $(id);
-      var want = id === "explore-x" ? state.x : state.y;
       select.textContent = "";
       numeric.forEach(function (c) {
         var option = document.createElement("option");
@@ -393,21 +554,26 @@
         option.textContent = headerText(c);
         select.appendChild(option);
       });
-      if (numeric.some(function (c) { return c.key === want; })) select.value = want;
+      select.value = id === "explore-x" ? state.x : state.y;
     });
-    state.x = $("explore-x").value;
-    state.y = $("explore-y").value;
   }
+
+  function style(row) { return STYLES[row.model_name] || { color: "#1f77b4", shape: "circle" }; }
 
   var explorerView = null;
   var explorerToken = 0;
   function renderExplorer(rows) {
-    var columns = allColumns();
-    var xc = columns.find(function (c) { return c.key === state.x; });
-    var yc = columns.find(function (c) { return c.key === state.y; });
+    var xc = columnByKey(state.x);
+    var yc = columnByKey(state.y);
     var target = $("chart-explore");
     if (!xc || !yc || !window.LBCharts) return;
-    var points = rows.map(function (r) { return { key: r.row_id, x: r[xc.key], y: r[yc.key], model: r.model, batch_size: r.batch_size, source: r.source === "published" ? "published: " + r.citation : "measured" }; });
+    var points = rows.map(function (r) {
+      return {
+        key: r.row_id, x: r[xc.key], y: r[yc.key], model: r.model, model_name: r.model_name,
+        batch_size: r.batch_size, backend: r.backend, color: style(r).color, shape: style(r).shape,
+        source: r.source === "published" ? "published: " + r.citation : "measured",
+      };
+    });
     var usable = points.filter(function (p) { return typeof p.x === "number" && isFinite(p.x) && typeof p.y === "number" && isFinite(p.y); });
     var dropped = points.length - usable.length;
     var hasFront = xc.better !== "none" && yc.better !== "none";
@@ -422,45 +588,49 @@
       (dropped ? "; dropped " + dropped + " with a missing value (" + why + ")" : "") +
       (hasFront ? "" : "; no front: an axis has no better direction") + "." +
       (PUBLISHED_ROWS ? (publishedShown ? " The front includes " + publishedShown + " published row(s)." : " The front includes measured results only.") : "");
+    var xTitle = headerText(xc), yTitle = headerText(yc);
+    fillTable($("chart-explore-table"), ["Model", "Batch", "Backend", xTitle, yTitle, "Pareto"], usable.map(function (p) {
+      return [p.model, p.batch_size, p.backend, formatNumber(p.x, 4), formatNumber(p.y, 4), p.frontier];
+    }));
     var token = ++explorerToken;
-    if (explorerView) { explorerView.finalize(); explorerView = null; }
+    if (explorerView) { window.LBCharts.release(explorerView); explorerView = null; }
     if (!usable.length) {
       target.textContent = "No points to draw for these axes.";
       target.setAttribute("data-rendered", "empty");
       return;
     }
-    var xTitle = headerText(xc), yTitle = headerText(yc);
-    var pick = { name: "pick", select: { type: "point", fields: ["model"] }, bind: "legend" };
+    var x = { field: "x", type: "quantitative", title: xTitle, scale: { zero: false }, axis: axis(xTitle) };
+    var y = { field: "y", type: "quantitative", title: yTitle, scale: { zero: false }, axis: axis(yTitle) };
+    var identity = function (field) { return { field: field, type: "nominal", scale: null, legend: null }; };
     var spec = {
-      width: 520, height: 320,
+      width: "container", height: 300, autosize: { type: "fit-x", contains: "padding", resize: true },
       datasets: { points: usable },
       data: { name: "points" },
-      layer: [
+      params: [{ name: "hl", value: null }],
+      layer: (front.size ? [
         { mark: { type: "line", color: "#444", strokeDash: [4, 3], interpolate: "step-after" },
           transform: [{ filter: "datum.frontier == 'on the Pareto front'" }],
-          encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, order: { field: "x", type: "quantitative" } } },
-        { mark: { type: "point", size: 70, strokeWidth: 2 },
-          params: [pick],
+          encoding: { x: x, y: y, order: { field: "x", type: "quantitative" } } }] : []).concat([
+        { mark: { type: "point", filled: true, size: 120, strokeWidth: 2 },
           encoding: {
-            x: { field: "x", type: "quantitative", title: xTitle, scale: { zero: false }, axis: { format: "~g" } },
-            y: { field: "y", type: "quantitative", title: yTitle, scale: { zero: false }, axis: { format: "~g" } },
-            color: { field: "model", type: "nominal", title: "Model (click to highlight)" },
-            shape: { field: "frontier", type: "nominal", title: "Pareto", scale: { domain: ["on the Pareto front", "dominated"], range: ["diamond", "circle"] } },
-            fill: { condition: { test: "datum.frontier == 'on the Pareto front'", field: "model", type: "nominal" }, value: null },
-            opacity: { condition: { param: "pick", value: 1 }, value: 0.15 },
+            x: x, y: y, color: identity("color"), stroke: identity("color"), shape: identity("shape"),
+            fillOpacity: { condition: { test: "datum.frontier == 'on the Pareto front'", value: 1 }, value: 0.12 },
+            opacity: HIGHLIGHT_OPACITY,
             tooltip: [
               { field: "model", type: "nominal", title: "Model" },
               { field: "batch_size", type: "quantitative", title: "Batch" },
+              { field: "backend", type: "nominal", title: "Backend" },
               { field: "x", type: "quantitative", title: xTitle, format: ".4~g" },
               { field: "y", type: "quantitative", title: yTitle, format: ".4~g" },
               { field: "frontier", type: "nominal", title: "Pareto" },
             ].concat(PUBLISHED_ROWS ? [{ field: "source", type: "nominal", title: "Source" }] : []) } },
-      ],
+      ]),
     };
     target.textContent = "";
     target.removeAttribute("data-rendered");
-    window.LBCharts.embed(target, spec).then(function (result) {
-      if (token !== explorerToken) { if (result) result.finalize(); return; }
+    target.setAttribute("data-description", "x: " + xTitle + ", y: " + yTitle + "; " + usable.length + " configurations.");
+    window.LBCharts.embed(target, spec, "Explorer: " + yTitle + " against " + xTitle).then(function (result) {
+      if (token !== explorerToken) { window.LBCharts.release(result); return; }
       explorerView = result;
     });
   }
@@ -471,8 +641,11 @@
     if (state.q) params.set("q", state.q);
     if (state.all) params.set("cols", "all");
     if (PUBLISHED_ROWS && !state.pub) params.set("pub", "0");
+    if (state.spread) params.set("spread", "1");
+    if (state.pct !== "mean") params.set("pct", state.pct);
     params.set("sort", state.sortKey + "." + state.sortDir);
     if (state.deadlineOn && state.deadline !== null) params.set("deadline", String(Number(state.deadline.toPrecision(4))));
+    if (hasEnergy && state.budgetOn && state.budget !== null) params.set("budget", String(Number(state.budget.toPrecision(4))));
     compiled.forEach(function (c) { params.append("c", c.name + "~" + c.better + "~" + c.formula); });
     params.set("x", state.x);
     params.set("y", state.y);
@@ -487,11 +660,14 @@
     state.q = params.get("q") || "";
     state.all = params.get("cols") === "all";
     state.pub = params.get("pub") !== "0";
-    var sort = (params.get("sort") || "").split(".");
-    if (sort.length === 2 && (sort[1] === "asc" || sort[1] === "desc")) { state.sortKey = sort[0]; state.sortDir = sort[1]; }
+    state.spread = params.get("spread") === "1";
+    state.pct = PCTS.indexOf(params.get("pct")) >= 0 ? params.get("pct") : "mean";
     var deadline = parseFloat(params.get("deadline"));
     state.deadlineOn = isFinite(deadline) && deadline > 0;
     state.deadline = state.deadlineOn ? deadline : null;
+    var budget = parseFloat(params.get("budget"));
+    state.budgetOn = hasEnergy && isFinite(budget) && budget > 0;
+    state.budget = state.budgetOn ? budget : null;
     compiled = [];
     var problems = [];
     params.getAll("c").forEach(function (entry) {
@@ -499,23 +675,37 @@
       if (parts.length < 3) { problems.push("bad column in the link: " + entry); return; }
       try { addCustom(parts[0], parts.slice(2).join("~"), parts[1]); } catch (error) { problems.push(parts[0] + ": " + error.message); }
     });
-    if (params.get("x")) state.x = params.get("x");
-    if (params.get("y")) state.y = params.get("y");
+    var alive = new Set(allColumns().map(function (c) { return c.key; }));
+    var sort = (params.get("sort") || "").split(".");
+    state.sortKey = DEFAULT_SORT; state.sortDir = "asc";
+    if (sort.length === 2 && (sort[1] === "asc" || sort[1] === "desc") && alive.has(sort[0])) { state.sortKey = sort[0]; state.sortDir = sort[1]; }
+    state.x = alive.has(params.get("x")) ? params.get("x") : DEFAULT_X;
+    state.y = alive.has(params.get("y")) ? params.get("y") : DEFAULT_Y;
     $("formula-error").textContent = problems.join("; ");
   }
 
   function syncControls() {
     $("search").value = state.q;
     $("all-columns").checked = state.all;
+    $("show-spread").checked = state.spread;
+    $("pct").value = state.pct;
+    Array.prototype.forEach.call(document.querySelectorAll(".pct-name"), function (el) { el.textContent = state.pct === "mean" ? "mean" : state.pct; });
     if (PUBLISHED_ROWS) {
       $("include-published").checked = state.pub;
       $("charts-all").hidden = !state.pub;
       $("charts-measured").hidden = state.pub;
     }
+    var slider = latencySlider();
     $("deadline-on").checked = state.deadlineOn;
-    var seconds = state.deadline !== null ? state.deadline : maxLatency;
-    $("deadline").value = String(secondsToSlider(seconds));
+    var seconds = state.deadline !== null ? state.deadline : slider.max;
+    $("deadline").value = String(slider.position(seconds));
     $("deadline-value").textContent = formatNumber(seconds, 3) + " s";
+    if (hasEnergy && $("budget")) {
+      $("budget-on").checked = state.budgetOn;
+      var joules = state.budget !== null ? state.budget : budgetSlider.max;
+      $("budget").value = String(budgetSlider.position(joules));
+      $("budget-value").textContent = formatNumber(joules, 3) + " J";
+    }
   }
 
   function update() {
@@ -524,32 +714,59 @@
     renderFormulaList();
     fillAxisSelects();
     renderExplorer(result.rows);
+    renderCompare();
     $("row-count").textContent = result.rows.length + " of " + BASE_ROWS.length + " rows" +
       (PUBLISHED_ROWS ? (state.pub ? " (published results included, badged)" : " (" + PUBLISHED_ROWS + " published hidden)") : "");
     var status = "";
     if (state.deadlineOn && state.deadline !== null) {
       var missed = result.modelsBefore - result.modelsAfter;
-      status = result.modelsAfter + " model(s) meet " + formatNumber(state.deadline, 3) + " s" +
+      status = result.modelsAfter + " model(s) meet " + formatNumber(state.deadline, 3) + " s (" + (state.pct === "mean" ? "mean" : state.pct) + " latency)" +
         (missed ? "; " + missed + " cannot and are hidden" : "");
     }
     $("deadline-status").textContent = status;
+    if (hasEnergy && $("budget-status")) {
+      var over = result.configsBefore - result.withinBudget;
+      $("budget-status").textContent = state.budgetOn && state.budget !== null ?
+        result.withinBudget + " configuration(s) within " + formatNumber(state.budget, 3) + " J per response" +
+        (over ? "; " + over + " over it or without energy, hidden" : "") : "";
+    }
     syncControls();
     writeHash();
   }
 
   $("search").addEventListener("input", function (e) { state.q = e.target.value; update(); });
   $("all-columns").addEventListener("change", function (e) { state.all = e.target.checked; update(); });
+  $("show-spread").addEventListener("change", function (e) { state.spread = e.target.checked; update(); });
+  $("pct").addEventListener("change", function (e) {
+    var old = latencySlider();
+    var position = state.deadline !== null ? old.position(state.deadline) : null;
+    state.pct = e.target.value;
+    if (position !== null) state.deadline = latencySlider().value(position);
+    update();
+  });
   if (PUBLISHED_ROWS) $("include-published").addEventListener("change", function (e) { state.pub = e.target.checked; update(); });
   $("deadline-on").addEventListener("change", function (e) {
     state.deadlineOn = e.target.checked;
-    state.deadline = state.deadlineOn ? sliderToSeconds(Number($("deadline").value)) : null;
+    state.deadline = state.deadlineOn ? latencySlider().value(Number($("deadline").value)) : null;
     update();
   });
   $("deadline").addEventListener("input", function (e) {
     state.deadlineOn = true;
-    state.deadline = sliderToSeconds(Number(e.target.value));
+    state.deadline = latencySlider().value(Number(e.target.value));
     update();
   });
+  if (hasEnergy && $("budget")) {
+    $("budget-on").addEventListener("change", function (e) {
+      state.budgetOn = e.target.checked;
+      state.budget = state.budgetOn ? budgetSlider.value(Number($("budget").value)) : null;
+      update();
+    });
+    $("budget").addEventListener("input", function (e) {
+      state.budgetOn = true;
+      state.budget = budgetSlider.value(Number(e.target.value));
+      update();
+    });
+  }
   $("formula-add").addEventListener("click", function () {
     try {
       addCustom($("formula-name").value, $("formula-text").value, $("formula-better").value);
@@ -572,6 +789,7 @@
       navigator.clipboard.writeText(location.href).then(done, function () { window.prompt("Copy this link", location.href); });
     } else window.prompt("Copy this link", location.href);
   });
+  $("compare-go").addEventListener("click", function () { if (chosen.length >= 2) location.href = compareUrl(); });
   function goToBoard() {
     var task = $("sel-task").value, hardware = $("sel-hardware").value;
     var target = DATA.boards.find(function (b) { return b.task === task && b.hardware === hardware; });
@@ -586,4 +804,5 @@
   update();
   window.LB.state = state;
   window.LB.update = update;
+  window.LB.chosen = function () { return chosen.slice(); };
 })();

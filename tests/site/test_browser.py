@@ -260,15 +260,31 @@ def test_bad_formulas_are_refused(site, watched):
     assert watched.errors == []
 
 
-def test_legend_click_highlights_a_model(site, watched):
+def test_legend_click_highlights_a_model_in_every_chart(site, watched):
     page = watched.open(board_path(site))
-    chart = "#chart-energy_accuracy"
-    page.click(f"{chart} g.role-legend-symbol path >> nth=0")
+    button = page.query_selector(".legend-item >> nth=0")
+    name = button.inner_text().strip()
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true"
+    page.mouse.move(0, 0)  # the pressed entry stays highlighted once the pointer leaves
+    page.wait_for_timeout(300)
+    marks = page.eval_on_selector_all(
+        "div.chart[id^='chart-'] g.mark-symbol > path",
+        "ps => ps.map(p => [p.getAttribute('aria-label') || '', p.getAttribute('opacity')])",
+    )
+    mine = [opacity for label, opacity in marks if f"Model: {name};" in label]
+    others = [o for label, o in marks if "Model: " in label and f"Model: {name};" not in label]
+    assert mine and set(mine) == {"1"}
+    assert others and set(others) == {"0.15"}
+    button.click()  # pressed again, and the pointer gone: nothing highlighted
+    page.mouse.move(0, 0)
+    page.evaluate("document.activeElement.blur()")
     page.wait_for_timeout(300)
     opacities = page.eval_on_selector_all(
-        f"{chart} g.mark-symbol > path", "ps => ps.map(p => p.getAttribute('opacity'))"
+        "#chart-energy_accuracy g.mark-symbol > path",
+        "ps => ps.map(p => p.getAttribute('opacity'))",
     )
-    assert "0.15" in opacities and "1" in opacities
+    assert set(opacities) == {"1"}
 
 
 def test_tooltip_on_hover(site, watched):
@@ -326,14 +342,28 @@ def test_deadline_picks_lowest_energy_config_per_model(site, watched):
     assert len(page.query_selector_all("#board-table tbody tr")) == len(data)
 
 
-def test_cpu_board_says_not_measured(site, watched):
+def test_cpu_board_says_not_measured_once_and_keeps_the_other_views(site, watched):
     page = watched.open(board_path(site, "chat--cpu-synthetic-x86-64"))
     cells = page.eval_on_selector_all(
         '#board-table tbody td[data-key="energy_per_response_j"]',
         "cs => cs.map(c => c.textContent)",
     )
     assert cells and all(c == "not measured" for c in cells)
-    assert "no points to draw" in page.inner_text("#chart-energy_accuracy-box")
+    notice = page.inner_text("#no-energy")
+    assert "Energy was not measured on this hardware" in notice
+    assert "no GPU and no RAPL on this machine (synthetic fixture)" in notice  # the records' reason
+    assert "RAPL" in notice and "NVML" in notice  # how to enable a meter
+    assert len(page.query_selector_all(".notice")) == 1
+    # No energy chart says "no points to draw"; the latency and throughput views are drawn.
+    assert page.query_selector("#chart-energy_accuracy-box") is None
+    assert page.query_selector("#chart-energy_latency-box") is None
+    for chart in ("chart-latency_accuracy", "chart-throughput_latency"):
+        assert page.query_selector_all(f"#{chart} g.mark-symbol > path"), chart
+    assert "no points to draw" not in page.inner_text("main")
+    # One batch size only: the sweep is a sentence, not a loose scatter.
+    assert "No sweep to draw" in page.inner_text("#chart-sweep-box")
+    assert page.query_selector("#chart-sweep") is None
+    assert page.query_selector("#budget") is None  # no energy budget without energy
     assert watched.errors == []
 
 
@@ -368,5 +398,5 @@ def test_hostile_names_never_run(tmp_path, watched):
     model = next(p for p in (out / "models").glob("*.html") if "onerror" in p.name)
     page = watched.open(model)
     assert HOSTILE_NAME in page.inner_text("#model-title")
-    assert HOSTILE_CONFIG in page.inner_text("pre.json >> nth=0")
+    assert HOSTILE_CONFIG in page.inner_text("#model-config")
     assert watched.dialogs == []

@@ -171,7 +171,7 @@ def test_board_page_badges_the_rows_and_says_what_the_fronts_include(mixed) -> N
     text = (mixed[1] / "boards" / f"{A100_BOARD}.html").read_text()
     assert '<input id="include-published" type="checkbox" checked>' in text
     assert "These fronts include the board's 5 published result(s)" in text
-    assert '<div class="charts" id="charts-measured" hidden>' in text
+    assert '<div id="charts-measured" hidden>' in text
     assert "NVIDIA A100 (published, memory variant not reported)" in text
     payload = json.loads(text.split('id="lb-data">')[1].split("</script>")[0])
     assert payload["published_rows"] == 5
