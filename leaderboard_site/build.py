@@ -189,6 +189,13 @@ BOARD_ROW_KEYS = (
 )
 
 
+def _compact(value: Any) -> Any:
+    """A float to 6 significant digits (what the pages show is 3 or 4); anything else as is."""
+    if isinstance(value, float) and value == value and value not in (0.0, float("inf")):
+        return float(f"{value:.6g}")
+    return value
+
+
 COMPARE_ROW_KEYS = (
     "row_id",
     "model_name",
@@ -404,7 +411,12 @@ def render_site(
     # The compare page needs the basic columns of every row (all boards), not every column.
     basic = [c for c in data.columns if c.level == "basic"]
     compare_keys = (*(c.key for c in basic), *COMPARE_ROW_KEYS)
-    compare_rows = [{k: row.get(k) for k in compare_keys} for row in data.rows]
+    # Columnar (keys once, then one list per row) and 6 significant digits: this page carries
+    # every row of the site.
+    compare_rows = {
+        "keys": list(compare_keys),
+        "rows": [[_compact(row.get(k)) for k in compare_keys] for row in data.rows],
+    }
     pages["compare.html"] = render_page(
         env,
         "compare.html",

@@ -44,17 +44,7 @@ from leaderboard_site.style import (
     wrap_title,
 )
 
-POINT_FIELDS = (
-    "row_id",
-    "model",
-    "model_name",
-    "model_slug",
-    "batch_size",
-    "backend",
-    "energy_source",
-    "hardware_label",
-    "task",
-)
+POINT_FIELDS = ("row_id", "model", "model_name", "batch_size", "backend")
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FRONT = "on the Pareto front"
 DOMINATED = "dominated"
@@ -146,6 +136,13 @@ def value_text(row: Row, key: str, unit: str = "") -> str:
     return text
 
 
+def _short(value: float | None) -> float | None:
+    """A plotted coordinate to 6 significant digits (the page carries less, the chart the same)."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return value
+    return float(f"{value:.6g}")
+
+
 def _whisker(row: Row, key: str) -> tuple[float | None, float | None]:
     value, sd = row.get(key), row.get(f"{key}_sd")
     if not (_usable(value) and _usable(sd)) or sd <= 0:
@@ -161,12 +158,12 @@ def _point(
     y_lo, y_hi = _whisker(row, y_key)
     point = {
         **{f: row.get(f) for f in POINT_FIELDS},
-        "x": row[x_key],
-        "y": row[y_key],
-        "x_lo": x_lo,
-        "x_hi": x_hi,
-        "y_lo": y_lo,
-        "y_hi": y_hi,
+        "x": _short(row[x_key]),
+        "y": _short(row[y_key]),
+        "x_lo": _short(x_lo),
+        "x_hi": _short(x_hi),
+        "y_lo": _short(y_lo),
+        "y_hi": _short(y_hi),
         "x_text": value_text(row, x_key),
         "y_text": value_text(row, y_key),
         "color": style["color"],
@@ -599,6 +596,7 @@ def cross_hardware_points(
         point = {
             **{f: row.get(f) for f in POINT_FIELDS},
             "hardware": row["hardware"],
+            "hardware_label": row["hardware_label"],
             "source": row.get("source"),
             "color": style["color"],
             "shape": hardware_shapes.get(row["hardware"], SHAPES[0]),

@@ -6,6 +6,12 @@
   var holder = document.getElementById("compare-data");
   if (!holder) return;
   var DATA = JSON.parse(holder.textContent);
+  // Rows come columnar (keys once): back to one object per row.
+  DATA.rows = DATA.rows.rows.map(function (values) {
+    var row = {};
+    DATA.rows.keys.forEach(function (key, i) { row[key] = values[i]; });
+    return row;
+  });
   var LB = window.LB;
   var $ = function (id) { return document.getElementById(id); };
   var COLUMNS = DATA.columns.filter(function (c) { return c.kind === "number" && c.level === "basic"; });
