@@ -247,6 +247,7 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
                 "batch_size": row["batch_size"],
                 "backend": row["backend"],
                 "source": row.get("source"),
+                "trust_remote_code": bool(row.get("trust_remote_code")),
                 "value": row[metric],
                 "accuracy": row["accuracy_avg"],
                 "front": bool(row.get(f"front_{view}")),
