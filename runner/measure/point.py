@@ -56,7 +56,7 @@ from runner.records.store import (
     sha256_bytes,
     write_record_with_raw_data,
 )
-from runner.workload.models import load_model
+from runner.workload.models import LoadedModel, load_model
 from runner.workload.prompts import Prompt, load_prompt_set, sample_prompts
 
 
@@ -206,6 +206,36 @@ def _generate(
         ) from None
 
 
+def model_info(config: RunConfig, loaded: LoadedModel) -> ModelInfo:
+    """The record's `model` block: the config's facts and what loading found."""
+    return ModelInfo(
+        display_name=config.model.display_name,
+        dtype=config.model.dtype,
+        params=loaded.params,
+        params_source=loaded.params_source,  # type: ignore[arg-type]
+        url=config.model.url,
+        license=config.model.license,
+        trust_remote_code=config.model.trust_remote_code,
+        random_weights=config.model.random_weights,
+        base_model=config.model.base_model,
+        architecture=loaded.architecture,
+    )
+
+
+def task_info(config: RunConfig, prompt_set_sha256: str, prompt_ids: list[str]) -> TaskInfo:
+    """The record's `task` block: system prompt, prompt set, seed and the prompts used."""
+    return TaskInfo(
+        name=config.task.name,
+        system_prompt=config.task.system_prompt,
+        prompt_set=config.task.prompt_set,
+        prompt_set_sha256=prompt_set_sha256,
+        prompt_seed=config.seed,
+        prompt_ids=prompt_ids,
+        max_new_tokens=config.task.max_new_tokens,
+        sampling=dataclasses.asdict(config.task.sampling),
+    )
+
+
 def run_point(
     config: RunConfig,
     *,
@@ -312,28 +342,8 @@ def run_point(
             run_id=run_id,
             source=MeasuredSource(),
             identity=identity,
-            model=ModelInfo(
-                display_name=config.model.display_name,
-                dtype=config.model.dtype,
-                params=loaded.params,
-                params_source=loaded.params_source,
-                url=config.model.url,
-                license=config.model.license,
-                trust_remote_code=config.model.trust_remote_code,
-                random_weights=config.model.random_weights,
-                base_model=config.model.base_model,
-                architecture=loaded.architecture,
-            ),
-            task=TaskInfo(
-                name=config.task.name,
-                system_prompt=config.task.system_prompt,
-                prompt_set=config.task.prompt_set,
-                prompt_set_sha256=prompt_set.sha256,
-                prompt_seed=config.seed,
-                prompt_ids=[prompt.id for prompt in measured_prompts],
-                max_new_tokens=config.task.max_new_tokens,
-                sampling=dataclasses.asdict(config.task.sampling),
-            ),
+            model=model_info(config, loaded),
+            task=task_info(config, prompt_set.sha256, [p.id for p in measured_prompts]),
             energy=EnergyInfo(
                 source=meter.source,  # type: ignore[arg-type]
                 reason=meter.reason or _first_reason(windows),

@@ -47,12 +47,14 @@ from runner.measure.point import (
     config_hash,
     config_to_dict,
     measure_idle,
+    model_info,
     peak_memory,
+    task_info,
 )
 from runner.measure.stats import percentile, summarize
 from runner.records.layout import serving_parts
 from runner.records.load import RAW_DATA_SUFFIX
-from runner.records.performance import EnergyInfo, ModelInfo, TaskInfo
+from runner.records.performance import EnergyInfo
 from runner.records.serving import (
     ENGINE,
     SERVING_KIND,
@@ -993,28 +995,8 @@ def run_serving_point(
             kind=SERVING_KIND,
             run_id=run_id,
             identity=identity,
-            model=ModelInfo(
-                display_name=config.model.display_name,
-                dtype=config.model.dtype,
-                params=loaded.params,
-                params_source=loaded.params_source,  # type: ignore[arg-type]
-                url=config.model.url,
-                license=config.model.license,
-                trust_remote_code=config.model.trust_remote_code,
-                random_weights=config.model.random_weights,
-                base_model=config.model.base_model,
-                architecture=loaded.architecture,
-            ),
-            task=TaskInfo(
-                name=config.task.name,
-                system_prompt=config.task.system_prompt,
-                prompt_set=config.task.prompt_set,
-                prompt_set_sha256=prompt_set.sha256,
-                prompt_seed=config.seed,
-                prompt_ids=[o.prompt_id for o in dispatched],
-                max_new_tokens=config.task.max_new_tokens,
-                sampling=dataclasses.asdict(config.task.sampling),
-            ),
+            model=model_info(config, loaded),
+            task=task_info(config, prompt_set.sha256, [o.prompt_id for o in dispatched]),
             arrival=ArrivalInfo(
                 process=scenario.arrival,  # type: ignore[arg-type]
                 seed=config.seed,
