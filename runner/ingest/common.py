@@ -23,6 +23,10 @@ from runner.records.layout import SAFE_NAME
 # The source-card keys: what a published record says about its source.
 SOURCE_KEYS = ("id", "citation", "url", "license", "version", "date", "methodology")
 REQUIRED_SOURCE_KEYS = ("id", "citation", "url", "methodology")
+# A source card may also describe the source's own tasks: `tasks: {<task id>: {name,
+# description}}` (which prompts and settings its rows used).
+TASKS_KEY = "tasks"
+TASK_KEYS = ("name", "description")
 
 
 class ImportRefused(UserError):
@@ -173,10 +177,10 @@ def check_source(
     """Validate a source card (`SOURCE_KEYS`); returns it with every value as text or None."""
     out: dict[str, str | None] = {}
     for key in card:
-        if key not in SOURCE_KEYS:
+        if key not in SOURCE_KEYS and key != TASKS_KEY:
             problems.add(
                 path,
-                f"source.{key}: unknown key (expected {', '.join(SOURCE_KEYS)})",
+                f"source.{key}: unknown key (expected {', '.join((*SOURCE_KEYS, TASKS_KEY))})",
                 line_of.get(key),
             )
     for key in SOURCE_KEYS:
@@ -233,3 +237,115 @@ def load_yaml(path: Path, problems: Problems) -> tuple[Any, dict[tuple[str, ...]
 
     walk(node, ())
     return data, lines
+
+
+def check_tasks(
+    card: dict[str, Any], path: Path | str, problems: Problems, line_of: dict[tuple[str, ...], int]
+) -> dict[str, dict[str, str | None]]:
+    """The source card's `tasks` (task id -> {name, description}), every entry checked.
+
+    `line_of` maps key paths (`("tasks", "chat", "name")`) to their 1-based lines.
+    """
+    raw = card.get(TASKS_KEY)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.add(
+            path,
+            f"source.{TASKS_KEY}: expected a mapping of task id -> {{name, description}}",
+            line_of.get((TASKS_KEY,)),
+        )
+        return {}
+    tasks: dict[str, dict[str, str | None]] = {}
+    for task, entry in raw.items():
+        where = line_of.get((TASKS_KEY, str(task)))
+        if not isinstance(entry, dict):
+            problems.add(
+                path, f"source.tasks.{task}: expected {{name, description}}, got {entry!r}", where
+            )
+            continue
+        for key in entry:
+            if key not in TASK_KEYS:
+                problems.add(
+                    path,
+                    f"source.tasks.{task}.{key}: unknown key (expected {', '.join(TASK_KEYS)})",
+                    line_of.get((TASKS_KEY, str(task), str(key)), where),
+                )
+        values = {key: source_value(entry.get(key)) for key in TASK_KEYS}
+        if values["name"] is None:
+            problems.add(path, f"source.tasks.{task}.name: expected text (required)", where)
+            continue
+        tasks[str(task)] = values
+    return tasks
+
+
+def task_block(tasks: dict[str, dict[str, str | None]], task: str) -> dict[str, str | None]:
+    """A published record's `task` block: the source's name and description of `task` from
+    its card, or only its id as its name where the card does not describe it."""
+    entry = tasks.get(task, {})
+    return {"id": task, "name": entry.get("name") or task, "description": entry.get("description")}
+
+
+@dataclass(frozen=True)
+class SourceCard:
+    """A checked source card: the `source` block's values and the source's own tasks."""
+
+    values: dict[str, str | None]
+    tasks: dict[str, dict[str, str | None]]
+
+
+SOURCES_DIR = "sources"
+
+
+def default_card_path(fmt: str) -> Path:
+    """`conf/sources/<format>.yaml`: the pinned source card an importer uses by default."""
+    from runner.compose import conf_dir
+
+    return conf_dir() / SOURCES_DIR / f"{fmt}.yaml"
+
+
+def _read_card(path: Path, problems: Problems) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    loaded = load_yaml(path, problems)
+    if loaded is None:
+        return {}, {}
+    data, lines = loaded
+    if not isinstance(data, dict):
+        problems.add(path, f"expected a mapping of {', '.join((*SOURCE_KEYS, TASKS_KEY))}", 1)
+        return {}, {}
+    return data, lines
+
+
+def load_source_card(
+    path: Path | None, fmt: str, problems: Problems, overrides: dict[str, Any] | None = None
+) -> SourceCard:
+    """The source card of an import: the format's pinned card (`default_card_path`), then
+    `overrides` (what the data themselves say, e.g. a version and date), then the card the user
+    gives (`--source`), each key replacing the one before (a `tasks` entry replaces the entry
+    of the same task)."""
+    merged: dict[str, Any] = {}
+    tasks: dict[str, Any] = {}
+    lines: dict[tuple[str, ...], int] = {}
+    where: Path | str = f"{fmt} defaults"
+    layers: list[tuple[dict[str, Any], dict[tuple[str, ...], int], Path | str]] = []
+    default = default_card_path(fmt)
+    if default.is_file():
+        layers.append((*_read_card(default, problems), default))
+    if overrides:
+        layers.append((overrides, {}, f"{fmt} data"))
+    if path is not None:
+        layers.append((*_read_card(path, problems), path))
+    for data, data_lines, origin in layers:
+        if isinstance(data.get(TASKS_KEY), dict):
+            tasks.update(data[TASKS_KEY])
+        elif TASKS_KEY in data:
+            problems.add(
+                origin,
+                f"source.{TASKS_KEY}: expected a mapping of task id -> {{name, description}}",
+                data_lines.get((TASKS_KEY,)),
+            )
+        merged.update({k: v for k, v in data.items() if k != TASKS_KEY})
+        lines, where = data_lines, origin
+    values = check_source(
+        merged, where, problems, {key[0]: line for key, line in lines.items() if len(key) == 1}
+    )
+    return SourceCard(values, check_tasks({TASKS_KEY: tasks}, where, problems, lines))

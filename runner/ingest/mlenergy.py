@@ -24,15 +24,15 @@ from typing import Any
 
 from runner.ingest.aliases import HardwareAliases
 from runner.ingest.common import (
-    SOURCE_KEYS,
     CsvRow,
     Problems,
-    check_source,
-    load_yaml,
+    SourceCard,
+    load_source_card,
     model_name_for,
     parse_number,
     read_csv,
     read_text,
+    task_block,
 )
 from runner.ingest.write import make_record, make_source
 from runner.records.layout import SAFE_NAME
@@ -60,19 +60,9 @@ SCORES = {
 BATCH_SIZE = 1
 PRECISION = "float16"
 
-# What the format itself says about its source; a source card (--source) may refine any of it.
-DEFAULT_SOURCE: dict[str, str] = {
-    "id": "mlenergy-v1",
-    "citation": "The ML.ENERGY Leaderboard, first data release (v1)",
-    "url": "https://ml.energy/leaderboard",
-    "version": "v1 data release",
-    "methodology": (
-        "One request at a time (batch size 1) in FP16, on the GPU named in each file; "
-        "throughput, response length, latency and energy (GPU only) are the source's averages "
-        "over its requests for each task's system prompt; decoding settings and serving stack "
-        "are those of the source's own harness and are not restated in these files."
-    ),
-}
+# What the format says about its source (the one v1 release, pinned to its tag, with the
+# release's own URL and each task's prompts and settings) is the pinned source card
+# `conf/sources/mlenergy-v1.yaml`; a card given with --source may refine any of it.
 
 
 @dataclass
@@ -265,23 +255,6 @@ def _header_ok(
     return True
 
 
-def load_source_card(path: Path | None, problems: Problems) -> dict[str, str | None]:
-    """The format's default source metadata, refined by a source card YAML when given."""
-    card: dict[str, Any] = dict(DEFAULT_SOURCE)
-    lines: dict[str, int] = {}
-    if path is not None:
-        loaded = load_yaml(path, problems)
-        if loaded is None:
-            return {key: card.get(key) for key in SOURCE_KEYS}
-        data, marks = loaded
-        if not isinstance(data, dict):
-            problems.add(path, f"expected a mapping of {', '.join(SOURCE_KEYS)}", 1)
-            return {key: card.get(key) for key in SOURCE_KEYS}
-        card.update(data)
-        lines = {key[0]: line for key, line in marks.items() if len(key) == 1}
-    return check_source(card, path or "mlenergy-v1 defaults", problems, lines)
-
-
 def parse(
     paths: list[Path],
     aliases: HardwareAliases,
@@ -294,7 +267,7 @@ def parse(
         ImportRefused: one line per problem of any file (file, line, column).
     """
     problems = Problems()
-    card = load_source_card(source_card, problems)
+    card = load_source_card(source_card, FORMAT, problems)
     card_ok = not problems.lines
     layout = find_files(paths, problems)
     if not layout.models or not layout.benchmarks:
@@ -302,12 +275,14 @@ def parse(
     models = read_models(layout.models[0], problems)
     scores = read_scores(layout.scores[0], problems) if layout.scores else {}
     # Every benchmark row is checked even when another file is bad: one line per bad row.
-    source = make_source(card, FORMAT, imported_utc) if card_ok else None
+    source = make_source(card.values, FORMAT, imported_utc) if card_ok else None
     models_file = layout.models[0]
     records: list[PublishedRecord] = []
     for path in layout.benchmarks:
         records.extend(
-            _benchmark_records(path, source, aliases, models, scores, models_file, layout, problems)
+            _benchmark_records(
+                path, source, card, aliases, models, scores, models_file, layout, problems
+            )
         )
     problems.raise_if_any()
     return records
@@ -316,6 +291,7 @@ def parse(
 def _benchmark_records(
     path: Path,
     source: PublishedSource | None,
+    card: SourceCard,
     aliases: HardwareAliases,
     models: dict[str, tuple[int, dict[str, Any]]] | None,
     scores: dict[str, tuple[CsvRow, list[dict[str, Any]]]],
@@ -409,7 +385,15 @@ def _benchmark_records(
                     "hardware_slug": alias.slug,
                     "hardware_name": gpu,
                     "batch_size": BATCH_SIZE,
+                    # What the release states for every row: one request at a time, FP16. It
+                    # does not publish how many GPUs a model ran on, so that stays absent.
+                    "configuration": {
+                        "batching": "static",
+                        "batch_size": BATCH_SIZE,
+                        "precision": PRECISION,
+                    },
                 },
+                task=task_block(card.tasks, task),
                 model={
                     "display_name": (entry.get("nickname") or model_id).strip(),
                     "url": entry.get("url"),

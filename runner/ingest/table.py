@@ -25,11 +25,18 @@ constants:                        # the same for every row
 
 Fields: `model_id` (required), `display_name`, `model_url`, `params_b` (unit B or M), `hardware`
 (a published name, looked up in `conf/hardware_aliases.yaml`; required), `task` (required),
-`batch_size`, `precision`, every metric of `runner.records.published.PublishedMetrics`, and
+`batch_size` (static batching), `max_num_seqs` (a serving engine's batch cap: continuous
+batching), `num_devices`, `tensor_parallel`, `pipeline_parallel`, `expert_parallel`,
+`data_parallel`, `precision` (the configuration: whatever is not mapped stays absent), every
+metric of `runner.records.published.PublishedMetrics`, and
 `accuracy` (with `eval_task`, optional `num_fewshot` and `metric`, unit `percent` or
 `fraction`). A metric's unit defaults to the field's own (the unit in its name). Values are
 converted to the project's units exactly once (divide by 1000 for ms, multiply by 1000 for kJ, by
-3600 for Wh); an empty cell is "not published".
+3600 for Wh); an empty cell is "not published". The `source` block may describe the source's
+tasks (`tasks: {<task>: {name, description}}`): which prompts and settings its rows used.
+
+A configuration the table lists more than once (repeat runs) keeps every row: each gets its
+`occurrence` (1, 2, ... in the table's order).
 """
 
 from __future__ import annotations
@@ -42,12 +49,14 @@ from runner.ingest.aliases import HardwareAliases
 from runner.ingest.common import (
     Problems,
     check_source,
+    check_tasks,
     load_yaml,
     model_name_for,
     parse_number,
     read_csv,
+    task_block,
 )
-from runner.ingest.write import make_record, make_source
+from runner.ingest.write import make_record, make_source, number_repeats
 from runner.records.layout import SAFE_NAME
 from runner.records.published import PublishedRecord, SourceRow
 
@@ -64,13 +73,25 @@ METRIC_UNITS: dict[str, dict[str, tuple[float, float]]] = {
     "energy_per_response_j": {"J": (1, 1), "kJ": (1000, 1), "Wh": (3600, 1)},
     "energy_per_token_j": {"J": (1, 1), "mJ": (1, 1000)},
     "avg_power_w": {"W": (1, 1), "kW": (1000, 1)},
+    "itl_median_s": {"s": (1, 1), "ms": (1, 1000)},
+    "itl_p90_s": {"s": (1, 1), "ms": (1, 1000)},
+    "itl_p95_s": {"s": (1, 1), "ms": (1, 1000)},
+    "itl_p99_s": {"s": (1, 1), "ms": (1, 1000)},
 }
 OTHER_UNITS: dict[str, dict[str, tuple[float, float]]] = {
     "params_b": {"B": (1, 1), "M": (1, 1000)},
     "accuracy": {"fraction": (1, 1), "percent": (1, 100)},
 }
 TEXT_FIELDS = ("model_id", "display_name", "model_url", "hardware", "task", "precision")
-INT_FIELDS = ("batch_size",)
+CONFIGURATION_FIELDS = (
+    "num_devices",
+    "tensor_parallel",
+    "pipeline_parallel",
+    "expert_parallel",
+    "data_parallel",
+    "max_num_seqs",
+)
+INT_FIELDS = ("batch_size", *CONFIGURATION_FIELDS)
 FIELDS = (*TEXT_FIELDS, *INT_FIELDS, *METRIC_UNITS, *OTHER_UNITS)
 CONSTANT_FIELDS = (*TEXT_FIELDS, *INT_FIELDS, "params_b")
 REQUIRED = ("model_id", "hardware", "task")
@@ -98,6 +119,7 @@ class Mapping:
     source: dict[str, str | None]
     columns: list[ColumnMap]
     constants: dict[str, Any]
+    tasks: dict[str, dict[str, str | None]]
 
 
 def _convert(value: float, unit: tuple[float, float]) -> float:
@@ -140,6 +162,9 @@ def load_mapping(path: Path, problems: Problems) -> Mapping | None:
         problems,
         {k[1]: v for k, v in lines.items() if k[0] == "source" and len(k) == 2},
     )
+    tasks = check_tasks(
+        source, path, problems, {k[1:]: v for k, v in lines.items() if k[:1] == ("source",)}
+    )
     columns = _columns(path, data.get("columns"), lines, problems)
     constants = _constants(path, data.get("constants") or {}, lines, problems)
     mapped = {c.field for c in columns}
@@ -160,7 +185,7 @@ def load_mapping(path: Path, problems: Problems) -> Mapping | None:
         )
     if len(problems.lines) > before:
         return None
-    return Mapping(path, card, columns, constants)
+    return Mapping(path, card, columns, constants, tasks)
 
 
 def _columns(
@@ -259,10 +284,10 @@ def _constants(
             problems.add(
                 path, f"constants.{field}: expected one of {', '.join(CONSTANT_FIELDS)}", line
             )
-        elif field == "batch_size":
+        elif field in INT_FIELDS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 problems.add(
-                    path, f"constants.batch_size: expected a whole number >= 1, got {value!r}", line
+                    path, f"constants.{field}: expected a whole number >= 1, got {value!r}", line
                 )
             else:
                 out[field] = value
@@ -300,7 +325,6 @@ def parse(
     assert mapping is not None
     source = make_source(mapping.source, FORMAT, imported_utc)
     records: list[PublishedRecord] = []
-    seen: dict[str, tuple[Path, int]] = {}
     for path in paths:
         if not path.is_file():
             problems.add(path, "no such file (csv imports CSV files)")
@@ -320,21 +344,10 @@ def parse(
             continue
         for row in rows:
             record = _row_record(path, header, row, mapping, source, aliases, problems)
-            if record is None:
-                continue
-            if record.run_id in seen:
-                other, line = seen[record.run_id]
-                problems.add(
-                    path,
-                    f"same model, hardware, task and batch size as {other.name} line {line}",
-                    row.line,
-                    1,
-                )
-                continue
-            seen[record.run_id] = (path, row.line)
-            records.append(record)
+            if record is not None:
+                records.append(record)
     problems.raise_if_any()
-    return records
+    return number_repeats(records)
 
 
 def _row_record(
@@ -427,6 +440,14 @@ def _row_record(
         )
     if not any(v is not None for v in metrics.values()):
         problems.add(path, "no figure in this row (every mapped figure is empty)", row.line)
+    if values.get("batch_size") is not None and values.get("max_num_seqs") is not None:
+        problems.add(
+            path,
+            "batch_size and max_num_seqs: a row is static (batch size) or continuous "
+            "(batch cap), not both",
+            row.line,
+            columns_of.get("max_num_seqs"),
+        )
     if len(problems.lines) > before:
         return None
     assert alias is not None and name is not None
@@ -439,7 +460,9 @@ def _row_record(
             "hardware_slug": alias.slug,
             "hardware_name": hardware,
             "batch_size": values.get("batch_size"),
+            "configuration": configuration_of(values),
         },
+        task=task_block(mapping.tasks, task),
         model={
             "display_name": values.get("display_name") or model_id,
             "url": values.get("model_url"),
@@ -457,3 +480,18 @@ def _row_record(
             ),
         ],
     )
+
+
+def configuration_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The configuration as the table gives it: only the mapped fields; batching follows from
+    a batch size (static) or a batch cap (continuous)."""
+    configuration = {
+        key: values[key]
+        for key in (*CONFIGURATION_FIELDS, "batch_size", "precision")
+        if values.get(key) is not None
+    }
+    if "batch_size" in configuration:
+        configuration["batching"] = "static"
+    elif "max_num_seqs" in configuration:
+        configuration["batching"] = "continuous"
+    return configuration

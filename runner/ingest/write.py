@@ -28,6 +28,7 @@ from runner.records.published import (
     PublishedRecord,
     PublishedScore,
     PublishedSource,
+    PublishedTask,
     SourceRow,
     published_run_id,
     record_json,
@@ -59,12 +60,18 @@ def make_source(card: dict[str, str | None], fmt: str, imported_utc: str) -> Pub
 def make_record(
     source: PublishedSource,
     identity: dict[str, Any],
+    task: dict[str, Any],
     model: dict[str, Any],
     metrics: dict[str, float | None],
     accuracy: list[dict[str, Any]],
     rows: list[SourceRow],
+    output_length_distribution: dict[str, Any] | None = None,
 ) -> PublishedRecord:
-    """A validated published record; absent (None) values stay absent."""
+    """A validated published record; absent (None) values stay absent.
+
+    `identity` holds the configuration as published (`configuration`: only the fields the
+    source gives) and, for a configuration listed more than once, its `occurrence`.
+    """
     ident = PublishedIdentity(**identity)
     return PublishedRecord(
         schema_version=PUBLISHED_SCHEMA_VERSION,
@@ -72,11 +79,40 @@ def make_record(
         run_id=published_run_id(source.source_id, ident),
         source=source,
         identity=ident,
+        task=PublishedTask(**task),
         model=PublishedModel(**model),
         metrics=PublishedMetrics(**metrics),
         accuracy=[PublishedScore(**score) for score in accuracy],
+        output_length_distribution=output_length_distribution,
         source_rows=rows,
     )
+
+
+def with_occurrence(record: PublishedRecord, occurrence: int) -> PublishedRecord:
+    """`record` as the `occurrence`-th listing of its configuration (its run id follows)."""
+    identity = record.identity.model_copy(update={"occurrence": occurrence})
+    return record.model_copy(
+        update={
+            "identity": identity,
+            "run_id": published_run_id(record.source.source_id, identity),
+        }
+    )
+
+
+def number_repeats(records: list[PublishedRecord]) -> list[PublishedRecord]:
+    """Every record, with `identity.occurrence` set (1, 2, ... in input order) on those whose
+    source, identity and configuration are listed more than once (repeat runs): none is
+    dropped, none refused."""
+    groups: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        groups.setdefault(record.run_id, []).append(index)
+    out = list(records)
+    for indices in groups.values():
+        if len(indices) < 2:
+            continue
+        for occurrence, index in enumerate(indices, start=1):
+            out[index] = with_occurrence(records[index], occurrence)
+    return out
 
 
 @dataclass(frozen=True)
@@ -106,7 +142,7 @@ def write_records(results: Path, records: list[PublishedRecord]) -> ImportReport
     for path, record in targets:
         if path in seen:
             twice.append(
-                f"{path}: the same source, model, hardware, task and batch size twice in this "
+                f"{path}: the same source, model, hardware, task and configuration twice in this "
                 f"import ({record.source_rows[0].file} line {record.source_rows[0].line})"
             )
         seen.add(path)

@@ -32,6 +32,7 @@ from runner.machine.provenance import collect_provenance, hardware_slug, utc_now
 from runner.measure.backends import Backend, make_backend
 from runner.measure.generation import BatchResult
 from runner.measure.stats import summarize
+from runner.records.configuration import single_device
 from runner.records.layout import performance_parts
 from runner.records.load import RAW_DATA_SUFFIX
 from runner.records.performance import (
@@ -328,6 +329,9 @@ def run_point(
         batch_size=config.batch_size,
         backend=config.backend.name,
         config_hash=config_hash(config),
+        configuration=single_device(
+            batching="static", precision=config.model.dtype, batch_size=config.batch_size
+        ),
     )
     run_id = new_run_id()
     folder = record_folder(write_root(config), identity)

@@ -52,6 +52,7 @@ from runner.measure.point import (
     task_info,
 )
 from runner.measure.stats import percentile, summarize
+from runner.records.configuration import single_device
 from runner.records.layout import serving_parts
 from runner.records.load import RAW_DATA_SUFFIX
 from runner.records.performance import EnergyInfo
@@ -981,6 +982,12 @@ def run_serving_point(
         cv=scenario.cv if scenario.arrival == "gamma" else None,
         trace_speedup=scenario.trace_speedup if scenario.arrival == "trace" else None,
         config_hash=config_hash(config),
+        configuration=single_device(
+            batching="continuous",
+            precision=config.model.dtype,
+            max_num_seqs=engine.info["max_batch_requests"],
+            mean_running_batch=figures.summary.mean_running_requests,
+        ),
     )
     run_id = new_run_id()
     slo = config.task.slo

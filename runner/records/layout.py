@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import ConfigError
+from runner.records.configuration import path_suffix
 
 # A name that is safe as one path component: no separators, no leading dot, no NUL.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -23,14 +24,29 @@ PUBLISHED_DIR = "published"
 SERVING_DIR = "serving"
 
 
+def performance_point_label(identity: Any) -> str:
+    """The folder of a performance point: `bs8-eager` (static batches on one device),
+    `cap64-eager` (continuous batching capped at 64), `bs8-eager-g2-tp2` (two devices)."""
+    configuration = getattr(identity, "configuration", None)
+    if configuration is None:  # the identity of a schema-1 or -2 record: one device, static
+        return f"bs{identity.batch_size}-{identity.backend}"
+    if configuration.batching == "continuous":
+        batching = f"cap{configuration.max_num_seqs}"
+    else:
+        batching = f"bs{identity.batch_size}"
+    return f"{batching}-{identity.backend}{path_suffix(configuration)}"
+
+
 def performance_parts(identity: Any) -> tuple[str, ...]:
-    """`performance/<hardware>/<model>/<task>/bs<N>-<backend>` of a performance identity."""
+    """`performance/<hardware>/<model>/<task>/<point>` of a performance identity (see
+    `performance_point_label`; records of one device and static batches keep the folder
+    `bs<N>-<backend>` they always had)."""
     return (
         PERFORMANCE_DIR,
         identity.hardware_slug,
         identity.model_name,
         identity.task,
-        f"bs{identity.batch_size}-{identity.backend}",
+        performance_point_label(identity),
     )
 
 
@@ -63,13 +79,16 @@ def published_parts(source_id: str, identity: Any) -> tuple[str, ...]:
 
 
 def serving_point_label(identity: Any) -> str:
-    """The folder of a serving point: `poisson-2rps`, `gamma-cv2-2rps`, `trace-x1`."""
+    """The folder of a serving point: `poisson-2rps`, `gamma-cv2-2rps`, `trace-x1`, with the
+    devices and layout appended when it ran on more than one device (`poisson-2rps-g2-tp2`)."""
+    configuration = getattr(identity, "configuration", None)  # none in schema-1 identities
+    suffix = "" if configuration is None else path_suffix(configuration)
     if identity.arrival == "trace":
-        return f"trace-x{_number(identity.trace_speedup or 1.0)}"
+        return f"trace-x{_number(identity.trace_speedup or 1.0)}{suffix}"
     rate = f"{_number(identity.request_rate_rps or 0.0)}rps"
     if identity.arrival == "gamma":
-        return f"gamma-cv{_number(identity.cv or 0.0)}-{rate}"
-    return f"{identity.arrival}-{rate}"
+        return f"gamma-cv{_number(identity.cv or 0.0)}-{rate}{suffix}"
+    return f"{identity.arrival}-{rate}{suffix}"
 
 
 def _number(value: float) -> str:

@@ -10,6 +10,18 @@ Migrations:
 
 - performance 1 -> 2: version 1 had no `source` block. Every version-1 record was written by this
   project's runner, so it gains `"source": {"type": "measured"}`; nothing else changes.
+- performance 2 -> 3: version 2 had no `identity.configuration`. The runner of versions 1 and 2
+  ran every point as static batches of `identity.batch_size` on one device in `model.dtype`, so
+  the record gains exactly that: one device, every parallel degree 1, static batching, the
+  record's batch size and dtype.
+- serving 1 -> 2: version 1 had no `identity.configuration`. It served on one device with
+  continuous batching capped at `engine.max_batch_requests`, in `model.dtype`; the mean running
+  batch is its own `summary.mean_running_requests`.
+- published 1 -> 2: version 1 had no `identity.configuration` and no `task` block. Its
+  configuration holds what version 1 held: the batch size (static batching) where the source
+  published one, and `model.precision`; nothing else is invented (no device count, no layout).
+  Its task block names the source's task by its id. The run id is kept
+  (`runner.records.published` accepts the version-1 id for exactly this configuration).
 """
 
 from __future__ import annotations
@@ -30,9 +42,66 @@ def performance_1_to_2(data: Json) -> Json:
     return upgraded
 
 
+def one_device(batching: str, precision: Any, **fields: Any) -> Json:
+    """The configuration of a point the earlier runner measured: one device, no parallelism."""
+    return {
+        "num_devices": 1,
+        "tensor_parallel": 1,
+        "pipeline_parallel": 1,
+        "expert_parallel": 1,
+        "data_parallel": 1,
+        "batching": batching,
+        **fields,
+        "precision": precision,
+    }
+
+
+def performance_2_to_3(data: Json) -> Json:
+    """Performance v2 -> v3: add `identity.configuration` (static batches on one device)."""
+    upgraded = copy.deepcopy(data)
+    upgraded["schema_version"] = 3
+    identity = upgraded["identity"]
+    identity["configuration"] = one_device(
+        "static", upgraded.get("model", {}).get("dtype"), batch_size=identity.get("batch_size")
+    )
+    return upgraded
+
+
+def serving_1_to_2(data: Json) -> Json:
+    """Serving v1 -> v2: add `identity.configuration` (continuous batching on one device)."""
+    upgraded = copy.deepcopy(data)
+    upgraded["schema_version"] = 2
+    upgraded["identity"]["configuration"] = one_device(
+        "continuous",
+        upgraded.get("model", {}).get("dtype"),
+        max_num_seqs=upgraded.get("engine", {}).get("max_batch_requests"),
+        mean_running_batch=upgraded.get("summary", {}).get("mean_running_requests"),
+    )
+    return upgraded
+
+
+def published_1_to_2(data: Json) -> Json:
+    """Published v1 -> v2: add `identity.configuration` (only what v1 held) and `task`."""
+    upgraded = copy.deepcopy(data)
+    upgraded["schema_version"] = 2
+    identity = upgraded["identity"]
+    configuration: Json = {}
+    if identity.get("batch_size") is not None:
+        configuration.update(batching="static", batch_size=identity["batch_size"])
+    precision = upgraded.get("model", {}).get("precision")
+    if precision is not None:
+        configuration["precision"] = precision
+    identity["configuration"] = configuration
+    upgraded["task"] = {"id": identity.get("task"), "name": identity.get("task")}
+    return upgraded
+
+
 # (kind, from version) -> the migration to the next version.
 MIGRATIONS: dict[tuple[str, int], Migration] = {
     ("performance", 1): performance_1_to_2,
+    ("performance", 2): performance_2_to_3,
+    ("serving", 1): serving_1_to_2,
+    ("published", 1): published_1_to_2,
 }
 
 

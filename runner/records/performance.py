@@ -2,7 +2,9 @@
 
 The schema is versioned by `SCHEMA_VERSION`. A reader refuses any version it cannot read with a
 clear message rather than guessing; older versions are upgraded on load by
-`runner.records.migrate` (version 1 had no `source` block: every version-1 record was measured).
+`runner.records.migrate` (version 1 had no `source` block: every version-1 record was measured;
+versions 1 and 2 had no `identity.configuration`: every one of them ran static batches on one
+device).
 Units are in the field names (`_s`, `_j`, `_w`, `_bytes`, `_tok_s`). A measurement that was not
 taken is `null`, and the `energy` block says why; it is never 0.
 
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 2
+from runner.records.configuration import Configuration
+
+SCHEMA_VERSION = 3
 RECORD_KIND = "performance"
 
 # Energy sources a record may carry. `fake` is written only by tests (a fake meter).
@@ -51,9 +55,29 @@ class Identity(Strict):
     model_revision: str
     task: str
     hardware_slug: str = Field(description="e.g. 'nvidia-h100-80gb-hbm3' or 'cpu-...'")
-    batch_size: int = Field(ge=1)
+    batch_size: int | None = Field(
+        ge=1, description="static batching: requests per batch (= configuration.batch_size)"
+    )
     backend: str
     config_hash: str = Field(description="sha256 of the resolved config, canonical JSON")
+    configuration: Configuration = Field(
+        description="devices, parallel layout, batching and precision; energy, power and "
+        "throughput are for all the configuration's devices together"
+    )
+
+    @model_validator(mode="after")
+    def _configuration_complete(self) -> Identity:
+        missing = self.configuration.missing_for_measured()
+        if missing:
+            raise ValueError(
+                f"configuration: a measured record states {', '.join(missing)} (absent here)"
+            )
+        if self.configuration.batch_size != self.batch_size:
+            raise ValueError(
+                f"batch_size: {self.batch_size} differs from configuration.batch_size "
+                f"({self.configuration.batch_size})"
+            )
+        return self
 
 
 class Architecture(Strict):
@@ -290,7 +314,7 @@ class Execution(Strict):
 class PerformanceRecord(Strict):
     """One benchmark point. Written once, never replaced."""
 
-    schema_version: Literal[2]
+    schema_version: Literal[3]
     kind: Literal["performance"]
     run_id: str
     source: MeasuredSource = Field(description="always {'type': 'measured'}")
@@ -313,6 +337,16 @@ class PerformanceRecord(Strict):
     execution: Execution | None = Field(
         default=None, description="how the backend ran (issue 13); null in records written before"
     )
+
+    @model_validator(mode="after")
+    def _precision_is_the_models(self) -> PerformanceRecord:
+        precision = self.identity.configuration.precision
+        if precision != self.model.dtype:
+            raise ValueError(
+                f"identity.configuration.precision: {precision!r} differs from model.dtype "
+                f"({self.model.dtype!r})"
+            )
+        return self
 
 
 def json_schema() -> dict[str, Any]:

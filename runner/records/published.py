@@ -11,6 +11,12 @@ where, under which licence, which version, when, and the source's own methodolog
 Measured records (`runner.records.performance`) keep requiring every statistic; the two kinds
 never share a schema, so relaxing this one cannot weaken that one.
 
+Version 2 adds the configuration to the identity (`runner.records.configuration`: GPU count,
+parallel layout, batching, precision; only the fields the source publishes), an `occurrence`
+for a configuration the source lists more than once (repeat runs: every listing is kept), and
+the source's own `task` (its id, name and description: a source's task is its own workload,
+never this project's task of the same name).
+
 Units are in the field names, as in the performance record: `_s` seconds, `_j` joules, `_w`
 watts, `_tok_s` output tokens per second, `_tokens` tokens; `params_b` is 1e9 parameters; an
 accuracy `score` is a fraction in [0, 1].
@@ -24,10 +30,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from runner.records.configuration import Configuration
 from runner.records.layout import SAFE_NAME
 from runner.records.performance import Strict
 
-PUBLISHED_SCHEMA_VERSION = 1
+PUBLISHED_SCHEMA_VERSION = 2
 RECORD_KIND = "published"
 RUN_ID_PREFIX = "pub-"
 
@@ -83,12 +90,57 @@ class PublishedIdentity(Strict):
     hardware_slug: str = Field(description="from conf/hardware_aliases.yaml, e.g. 'nvidia-a100'")
     hardware_name: str = Field(description="the hardware as the source names it, e.g. 'A100'")
     batch_size: int | None = Field(default=None, ge=1, description="absent: not published")
+    configuration: Configuration = Field(
+        default_factory=Configuration,
+        description="the configuration as published: each field absent when not published",
+    )
+    occurrence: int | None = Field(
+        default=None,
+        ge=1,
+        description="the source lists this configuration more than once (repeat runs): which "
+        "listing this is, in the source's order; absent when it is listed once",
+    )
 
     @model_validator(mode="after")
     def _safe_names(self) -> PublishedIdentity:
         _safe(self.model_name, "identity.model_name")
         _safe(self.task, "identity.task")
         _safe(self.hardware_slug, "identity.hardware_slug")
+        if self.configuration.batch_size != self.batch_size:
+            raise ValueError(
+                f"identity.batch_size: {self.batch_size} differs from "
+                f"configuration.batch_size ({self.configuration.batch_size})"
+            )
+        return self
+
+
+class PublishedTask(Strict):
+    """The source's own task: what its rows ran, in its words (never this project's task)."""
+
+    id: str = Field(description="the source's task id (= identity.task)")
+    name: str = Field(min_length=1, description="the source's name, e.g. 'GPQA Diamond'")
+    description: str | None = Field(
+        default=None, description="which prompts and settings the source's rows used"
+    )
+
+
+class Histogram(Strict):
+    """A distribution as published: `counts[i]` values fell in `[bins[i], bins[i + 1])`."""
+
+    bins: list[float] = Field(min_length=2, description="bin edges (one more than counts)")
+    counts: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Histogram:
+        if len(self.bins) != len(self.counts) + 1:
+            raise ValueError(
+                f"bins: expected {len(self.counts) + 1} edges for {len(self.counts)} counts, "
+                f"got {len(self.bins)}"
+            )
+        if any(b >= a for a, b in zip(self.bins[1:], self.bins, strict=False)):
+            raise ValueError("bins: expected increasing edges")
+        if any(c < 0 for c in self.counts):
+            raise ValueError("counts: expected counts of 0 or more")
         return self
 
 
@@ -122,6 +174,10 @@ class PublishedMetrics(Strict):
     energy_per_response_j: float | None = Field(**_METRIC, description="J per response")
     energy_per_token_j: float | None = Field(**_METRIC, description="J per output token")
     avg_power_w: float | None = Field(**_METRIC, description="average power, W")
+    itl_median_s: float | None = Field(**_METRIC, description="median inter-token latency, s")
+    itl_p90_s: float | None = Field(**_METRIC, description="p90 inter-token latency, s")
+    itl_p95_s: float | None = Field(**_METRIC, description="p95 inter-token latency, s")
+    itl_p99_s: float | None = Field(**_METRIC, description="p99 inter-token latency, s")
 
 
 METRIC_FIELDS: tuple[str, ...] = tuple(PublishedMetrics.model_fields)
@@ -139,41 +195,80 @@ class PublishedScore(Strict):
 class PublishedRecord(Strict):
     """One published result. Written once by `leaderboard import`, never replaced."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     kind: Literal["published"]
     run_id: str = Field(description="'pub-' + 16 hex of the sha256 of source id and identity")
     source: PublishedSource
     identity: PublishedIdentity
+    task: PublishedTask
     model: PublishedModel
     metrics: PublishedMetrics
     accuracy: list[PublishedScore] = Field(default_factory=list)
+    output_length_distribution: Histogram | None = Field(
+        default=None, description="output tokens per request, as published; absent: not given"
+    )
     source_rows: list[SourceRow] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _checks(self) -> PublishedRecord:
         if not any(getattr(self.metrics, name) is not None for name in METRIC_FIELDS):
             raise ValueError("metrics: a published record needs at least one published figure")
+        if self.task.id != self.identity.task:
+            raise ValueError(f"task.id: {self.task.id!r} differs from identity.task")
         expected = published_run_id(self.source.source_id, self.identity)
-        if self.run_id != expected:
+        if self.run_id != expected and self.run_id != version_1_run_id(self):
             raise ValueError(f"run_id: expected {expected!r} (from source and identity)")
         tasks = [score.eval_task for score in self.accuracy]
         if len(tasks) != len(set(tasks)):
             raise ValueError("accuracy: an eval task appears twice")
+        precision = self.identity.configuration.precision
+        if None not in (precision, self.model.precision) and precision != self.model.precision:
+            raise ValueError(
+                f"identity.configuration.precision: {precision!r} differs from "
+                f"model.precision ({self.model.precision!r})"
+            )
         return self
 
 
+def _digest(key: dict[str, Any]) -> str:
+    text = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return RUN_ID_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def published_run_id(source_id: str, identity: PublishedIdentity) -> str:
-    """The deterministic run id of a published record: one record per source and identity.
+    """The deterministic run id of a published record: one record per source and identity
+    (configuration and occurrence included; absent fields left out of the key).
 
     A second import of the same row gets the same id, hence the same path, and is refused.
     """
-    key = json.dumps(
-        {"source_id": source_id, **identity.model_dump(mode="json")},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    return _digest({"source_id": source_id, **identity.model_dump(mode="json", exclude_none=True)})
+
+
+def version_1_run_id(record: PublishedRecord) -> str | None:
+    """The run id a version-1 record of this identity had, when the record is exactly what the
+    1 -> 2 migration makes of one (`runner.records.migrate.published_1_to_2`); else None.
+
+    Version-1 files keep their names (records are never rewritten), so their ids stay valid.
+    """
+    identity = record.identity
+    batch = identity.batch_size
+    migrated = Configuration(
+        batching=None if batch is None else "static",
+        batch_size=batch,
+        precision=record.model.precision,
     )
-    return RUN_ID_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    if identity.configuration != migrated or identity.occurrence is not None:
+        return None
+    return _digest(
+        {
+            "source_id": record.source.source_id,
+            **identity.model_dump(
+                mode="json", include={"model_name", "model_id", "task", "hardware_slug"}
+            ),
+            "hardware_name": identity.hardware_name,
+            "batch_size": batch,
+        }
+    )
 
 
 def record_json(record: PublishedRecord) -> dict[str, Any]:

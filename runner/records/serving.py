@@ -36,8 +36,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from runner.records.configuration import Configuration
 from runner.records.performance import (
     EnergyInfo,
     ModelInfo,
@@ -48,7 +49,7 @@ from runner.records.performance import (
     TaskInfo,
 )
 
-SERVING_SCHEMA_VERSION = 1
+SERVING_SCHEMA_VERSION = 2
 SERVING_KIND = "serving"
 ENGINE = "transformers-cb"
 PHASES = ("warmup", "window", "drain")
@@ -73,6 +74,21 @@ class ServingIdentity(Strict):
     cv: float | None = Field(description="gamma: coefficient of variation of the gaps")
     trace_speedup: float | None = Field(description="trace: replay speed factor")
     config_hash: str = Field(description="sha256 of the resolved config, canonical JSON")
+    configuration: Configuration = Field(
+        description="devices, parallel layout, continuous batching with its cap, precision; "
+        "energy, power and throughput are for all the configuration's devices together"
+    )
+
+    @model_validator(mode="after")
+    def _configuration_complete(self) -> ServingIdentity:
+        missing = self.configuration.missing_for_measured()
+        if missing:
+            raise ValueError(
+                f"configuration: a measured record states {', '.join(missing)} (absent here)"
+            )
+        if self.configuration.batching != "continuous":
+            raise ValueError("configuration.batching: a serving point batches continuously")
+        return self
 
 
 class ArrivalInfo(Strict):
@@ -203,7 +219,7 @@ class ServingSummary(Strict):
 class ServingRecord(Strict):
     """One serving point. Written once, never replaced."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     kind: Literal["serving"]
     run_id: str
     identity: ServingIdentity
@@ -222,3 +238,18 @@ class ServingRecord(Strict):
     raw_data: RawData
     calibration_id: str | None
     config: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _configuration_matches(self) -> ServingRecord:
+        configuration = self.identity.configuration
+        if configuration.max_num_seqs != self.engine.max_batch_requests:
+            raise ValueError(
+                f"identity.configuration.max_num_seqs: {configuration.max_num_seqs} differs "
+                f"from engine.max_batch_requests ({self.engine.max_batch_requests})"
+            )
+        if configuration.precision != self.model.dtype:
+            raise ValueError(
+                f"identity.configuration.precision: {configuration.precision!r} differs from "
+                f"model.dtype ({self.model.dtype!r})"
+            )
+        return self

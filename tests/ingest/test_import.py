@@ -267,15 +267,35 @@ def test_a_source_card_refines_the_format_defaults(tmp_path: Path) -> None:
         "commit abc1234",
         "2023-07-01",
     )
-    assert record.source.citation.startswith("The ML.ENERGY Leaderboard")  # the default kept
+    assert record.source.citation.startswith("Jae-Won Chung")  # the pinned card's, kept
+    assert record.source.url.endswith("/tree/2024-02-18/data")  # the release, not the live site
+    assert record.task.name == "Chat (ML.ENERGY v1)"  # the card's tasks, kept
     card.write_text("id: x\nlicence: typo\n")
     with pytest.raises(ImportRefused) as caught:
         import_files("mlenergy-v1", [MLENERGY], tmp_path / "r2", source_card=card)
     assert any(":2: source.licence: unknown key" in line for line in caught.value.lines)
 
 
-def test_without_licence_or_date_the_import_says_so(tmp_path: Path) -> None:
+def test_the_v1_import_is_pinned_by_default(tmp_path: Path) -> None:
     result = import_files("mlenergy-v1", [MLENERGY], tmp_path / "results")
+    assert result.warnings == []
+    record = load_record(result.report.written[0])
+    source = record.source
+    assert (source.license, source.date) == ("Apache-2.0", "2024-02-18")
+    assert source.version.startswith("2024-02-18 (commit 710a6351")
+    assert "ml-energy/leaderboard-v2/tree/2024-02-18" in source.url
+
+
+def test_without_licence_or_date_the_import_says_so(tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "".join(
+            line
+            for line in (TABLE / "mapping.yaml").read_text().splitlines(keepends=True)
+            if not line.lstrip().startswith(("license:", "date:"))
+        )
+    )
+    result = import_files("csv", [TABLE / "table.csv"], tmp_path / "results", mapping=mapping)
     assert len(result.warnings) == 2
     assert "no license given" in result.warnings[0] and "no date given" in result.warnings[1]
     data = json.loads(result.report.written[0].read_text())
@@ -345,22 +365,28 @@ def test_csv_rows_are_checked_too(tmp_path: Path) -> None:
     table = tmp_path / "table.csv"
     lines = (TABLE / "table.csv").read_text().splitlines()
     lines[1] = lines[1].replace(",A100,", ",TPUv9,")
-    lines.append(lines[2])  # the same model, hardware, task and batch size twice
     table.write_text("\n".join(lines) + "\n")
     with pytest.raises(ImportRefused) as caught:
         import_files("csv", [table], tmp_path / "results", mapping=TABLE / "mapping.yaml")
-    assert any(
-        re.search(r"table\.csv:2:2: hardware 'TPUv9' has no entry", line)
-        for line in caught.value.lines
-    )
-    assert any(
-        re.search(
-            r"table\.csv:5:1: same model, hardware, task and batch size as table\.csv "
-            r"line 3",
-            line,
-        )
-        for line in caught.value.lines
-    ), caught.value.lines
+    assert [line.split(str(tmp_path) + "/")[1] for line in caught.value.lines] == [
+        "table.csv:2:2: hardware 'TPUv9' has no entry in "
+        f"{load_aliases().path} (known: A100, A40, H100, V100); add one"
+    ]
+
+
+def test_a_configuration_listed_twice_keeps_both_rows(tmp_path: Path) -> None:
+    table = tmp_path / "table.csv"
+    lines = (TABLE / "table.csv").read_text().splitlines()
+    repeat = lines[2].replace("2.6021", "2.7")  # the same configuration, another run's figures
+    table.write_text("\n".join([*lines, repeat]) + "\n")
+    result = import_files("csv", [table], tmp_path / "results", mapping=TABLE / "mapping.yaml")
+    records = [load_record(p) for p in result.report.written]
+    assert len(records) == len(lines)  # every data row and the repeat: nothing dropped
+    key = (records[1].identity.model_id, records[1].identity.batch_size)
+    same = [r for r in records if (r.identity.model_id, r.identity.batch_size) == key]
+    assert sorted(r.identity.occurrence for r in same) == [1, 2]
+    assert len({r.run_id for r in same}) == 2
+    assert {r.identity.occurrence for r in records if r not in same} == {None}
 
 
 def test_a_failed_write_removes_what_the_import_wrote(tmp_path, monkeypatch) -> None:
@@ -416,7 +442,7 @@ def test_schema_command_prints_the_published_schema(capsys) -> None:
     assert main(["schema", "--kind", "published"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "PublishedRecord"
-    assert schema["$id"] == "energy-leaderboard/published-record/v1"
+    assert schema["$id"] == "energy-leaderboard/published-record/v2"
     metrics = schema["$defs"]["PublishedMetrics"]
     assert "required" not in metrics  # every figure is optional: absent when not published
 

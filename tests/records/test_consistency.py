@@ -107,6 +107,7 @@ def test_published_figures_in_the_wrong_unit_are_named(tmp_path: Path) -> None:
 def test_published_throughput_is_not_related_to_latency_at_larger_batches(tmp_path: Path) -> None:
     data = published_data(throughput_tok_s=250.0, response_tokens=280.0, latency_s=9.0)
     data["identity"]["batch_size"] = 8
+    data["identity"]["configuration"]["batch_size"] = 8
     from runner.records.published import PublishedIdentity, published_run_id
 
     data["run_id"] = published_run_id("src", PublishedIdentity(**data["identity"]))

@@ -1,5 +1,6 @@
-"""Schema versions: v1 performance records load unchanged through the written migration; the
-published kind holds only what its source published; measured records stay strict."""
+"""Schema versions: v1 and v2 performance records, v1 serving and v1 published records load
+unchanged through the written migrations; the published kind holds only what its source
+published; measured records stay strict."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import pytest
 
 from runner.errors import RecordError
 from runner.records.load import load_record, parse_record, scan_results
-from runner.records.migrate import migrate, performance_1_to_2, readable_versions
+from runner.records.migrate import (
+    migrate,
+    performance_1_to_2,
+    performance_2_to_3,
+    readable_versions,
+)
 from runner.records.performance import SCHEMA_VERSION, PerformanceRecord
 from runner.records.published import (
     PublishedIdentity,
@@ -37,12 +43,25 @@ def test_every_schema_1_record_loads_unchanged_through_the_migration() -> None:
         original = json.loads(before)
         record = load_record(path)
         assert isinstance(record, PerformanceRecord)
-        assert record.schema_version == SCHEMA_VERSION == 2
+        assert record.schema_version == SCHEMA_VERSION == 3
         assert record.source.type == "measured"
         loaded = record.model_dump(mode="json")
-        # Every v1 value is kept as it was; the migration only adds `source`.
+        # Every v1 value is kept as it was; the migrations only add `source` and the
+        # configuration every earlier record ran: static batches on one device.
         assert loaded.pop("source") == {"type": "measured"}
-        assert loaded.pop("schema_version") == 2
+        assert loaded["identity"].pop("configuration") == {
+            "num_devices": 1,
+            "tensor_parallel": 1,
+            "pipeline_parallel": 1,
+            "expert_parallel": 1,
+            "data_parallel": 1,
+            "batching": "static",
+            "batch_size": original["identity"]["batch_size"],
+            "max_num_seqs": None,
+            "mean_running_batch": None,
+            "precision": original["model"]["dtype"],
+        }
+        assert loaded.pop("schema_version") == 3
         original.pop("schema_version")
         # Blocks added later as optional (energy windows, execution) read as null when absent.
         for key in ("energy_windows", "execution"):
@@ -61,17 +80,54 @@ def test_migration_is_pure_and_only_adds_the_source() -> None:
     assert data == frozen  # input untouched
     assert upgraded == performance_1_to_2(frozen)
     assert set(upgraded) - set(data) == {"source"}
-    assert readable_versions("performance", 2) == [1, 2]
-    assert readable_versions("published", 1) == [1]
+    third = migrate("performance", data, 3)
+    assert third == performance_2_to_3(upgraded)
+    assert set(third["identity"]) - set(data["identity"]) == {"configuration"}
+    assert {k: v for k, v in third["identity"].items() if k != "configuration"} == data["identity"]
+    assert readable_versions("performance", 3) == [1, 2, 3]
+    assert readable_versions("published", 2) == [1, 2]
+    assert readable_versions("serving", 2) == [1, 2]
 
 
-@pytest.mark.parametrize("version", [0, 3, 99, "1", None, True])
+@pytest.mark.parametrize("version", [0, 4, 99, "1", None, True])
 def test_versions_without_a_migration_are_refused(tmp_path: Path, version: object) -> None:
     data = json.loads(first_record(GOLDEN).read_text())
     data["schema_version"] = version
     path = tmp_path / "x.json"
-    with pytest.raises(RecordError, match=r"unknown schema_version .*reads version 1, 2"):
+    with pytest.raises(RecordError, match=r"unknown schema_version .*reads version 1, 2, 3"):
         parse_record(path, json.dumps(data))
+
+
+def test_a_measured_record_states_its_whole_configuration(tmp_path: Path) -> None:
+    v3 = migrate("performance", json.loads(first_record(GOLDEN).read_text()), 3)
+    parse_record(tmp_path / "ok.json", json.dumps(v3))
+    for change, message in (
+        (lambda d: d["identity"]["configuration"].pop("num_devices"), "states num_devices"),
+        (lambda d: d["identity"]["configuration"].update(batch_size=99), "batch_size"),
+        (lambda d: d["identity"]["configuration"].update(precision="fp8"), "precision"),
+        (lambda d: d["identity"]["configuration"].update(tensor_parallel=2), "num_devices"),
+        (
+            lambda d: d["identity"]["configuration"].update(max_num_seqs=8),
+            "continuous batching only",
+        ),
+    ):
+        broken = copy.deepcopy(v3)
+        change(broken)
+        with pytest.raises(RecordError, match=message):
+            parse_record(tmp_path / "bad.json", json.dumps(broken))
+
+
+def test_a_serving_record_of_version_1_loads_with_its_configuration(tmp_path: Path) -> None:
+    from tests.support.serving_records import drive_result, record_from_outcomes, synthetic_outcomes
+
+    current = record_from_outcomes(drive_result(synthetic_outcomes(4, 4), 10.0), rate=2.0)
+    data = current.model_dump(mode="json")
+    configuration = data["identity"].pop("configuration")
+    data["schema_version"] = 1
+    loaded = parse_record(tmp_path / "s.json", json.dumps(data))
+    assert loaded.identity.configuration.model_dump(mode="json") == configuration
+    assert configuration["max_num_seqs"] == data["engine"]["max_batch_requests"]
+    assert configuration["batching"] == "continuous" and configuration["num_devices"] == 1
 
 
 def test_a_v2_record_must_say_its_source_and_keep_every_statistic(tmp_path: Path) -> None:
@@ -101,11 +157,13 @@ def published_data(**metrics: float) -> dict:
         "hardware_slug": "nvidia-a100",
         "hardware_name": "A100",
         "batch_size": 1,
+        "configuration": {"batching": "static", "batch_size": 1},
     }
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "kind": "published",
         "run_id": published_run_id("src", PublishedIdentity(**identity)),
+        "task": {"id": "chat", "name": "Chat (someone's)"},
         "source": {
             "type": "published",
             "source_id": "src",
@@ -120,6 +178,40 @@ def published_data(**metrics: float) -> dict:
         "metrics": metrics or {"latency_s": 2.0},
         "source_rows": [{"file": "t.csv", "line": 2, "values": {"m": "2.0"}}],
     }
+
+
+def test_a_published_record_of_version_1_keeps_its_id_and_invents_nothing(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    identity = {
+        "model_name": "org__m",
+        "model_id": "org/m",
+        "task": "chat",
+        "hardware_slug": "nvidia-a100",
+        "hardware_name": "A100",
+        "batch_size": 1,
+    }
+    # The version-1 id: the sha256 of the source id and the version-1 identity (written out
+    # here as version 1 computed it, not through today's code).
+    key = json.dumps({"source_id": "src", **identity}, sort_keys=True, separators=(",", ":"))
+    v1_id = "pub-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    data = published_data()
+    data.update(schema_version=1, run_id=v1_id, identity=identity)
+    data.pop("task")
+    data["model"]["precision"] = "float16"
+    record = parse_record(tmp_path / f"{v1_id}.json", json.dumps(data))
+    assert record.run_id == v1_id
+    configuration = record.identity.configuration.model_dump(mode="json", exclude_none=True)
+    # What version 1 held, and nothing more: no GPU count, no layout.
+    assert configuration == {"batching": "static", "batch_size": 1, "precision": "float16"}
+    assert (record.task.id, record.task.name, record.task.description) == ("chat", "chat", None)
+    data["run_id"] = published_run_id("src", record.identity)  # today's id is valid too
+    parse_record(tmp_path / "x.json", json.dumps(data))
+    data["run_id"] = "pub-" + "0" * 16
+    with pytest.raises(RecordError, match="run_id"):
+        parse_record(tmp_path / "y.json", json.dumps(data))
 
 
 def test_a_published_record_holds_only_what_was_published(tmp_path: Path) -> None:

@@ -22,10 +22,10 @@ from tests.support.serving_records import (
 
 
 def test_serving_is_a_registered_kind_with_a_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    assert RECORD_TYPES["serving"][0] == 1
+    assert RECORD_TYPES["serving"][0] == 2
     assert main(["schema", "--kind", "serving"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert schema["$id"] == "energy-leaderboard/serving-record/v1"
+    assert schema["$id"] == "energy-leaderboard/serving-record/v2"
     assert "slo" in schema["properties"] and "timeline" in schema["properties"]
 
 

@@ -108,8 +108,10 @@ def test_every_published_value_on_the_site_equals_the_source_value(mixed, data) 
         ):
             assert row[key] == (float(score[column]) / 100 if score else None)
         assert row["batch_size"] == 1 and row["dtype"] == "float16"
-        assert row["source"] == "published" and row["citation"].startswith("The ML.ENERGY")
-        assert row["source_url"] == "https://ml.energy/leaderboard"
+        assert row["source"] == "published" and row["citation"].startswith("Jae-Won Chung")
+        assert (
+            row["source_url"] == "https://github.com/ml-energy/leaderboard-v2/tree/2024-02-18/data"
+        )
     # The csv import, through its units: kJ -> J, ms -> s.
     table = {
         (r["model_id"], r["batch_size"]): r for r in published_rows(data, "example-table-2026")
@@ -190,10 +192,10 @@ def test_board_page_badges_the_rows_and_says_what_the_fronts_include(mixed) -> N
 def test_model_page_index_methodology_and_downloads_name_the_sources(mixed) -> None:
     out = mixed[1]
     model = (out / "models" / "example-org__beta-13b.html").read_text()
-    assert "The ML.ENERGY Leaderboard, first data release (v1)" in model
+    assert "&#34;ML.ENERGY Leaderboard&#34; (2023)" in model
     assert 'class="badge badge-published"' in model and "not published" in model
     assert "not measured by this project" in model
-    assert "<dt>Licence</dt><dd>not given</dd>" in model  # the import was given none
+    assert "<dt>Licence</dt><dd>Apache-2.0</dd>" in model  # the pinned source card's
     methodology = (out / "methodology.html").read_text()
     for anchor in ("sources", "source-measured", "source-mlenergy-v1", "source-example-table-2026"):
         assert f'id="{anchor}"' in methodology

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from runner.records.calibration import CalibrationRecord
-from runner.records.performance import Architecture, PerformanceRecord
+from runner.records.configuration import single_device
+from runner.records.performance import SCHEMA_VERSION, Architecture, PerformanceRecord
 
 
 def stat(value: float) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def make_record(
     """A valid performance record with the given inputs (everything else plausible)."""
     measured = energy_j is not None
     data: dict[str, Any] = {
-        "schema_version": 2,
+        "schema_version": SCHEMA_VERSION,
         "kind": "performance",
         "run_id": f"run-bs{batch_size}",
         "source": {"type": "measured"},
@@ -54,6 +55,9 @@ def make_record(
             "batch_size": batch_size,
             "backend": "eager",
             "config_hash": "0" * 64,
+            "configuration": single_device(
+                batching="static", precision=dtype, batch_size=batch_size
+            ).model_dump(),
         },
         "model": {
             "display_name": "Model M",

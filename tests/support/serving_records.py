@@ -19,9 +19,11 @@ from runner.measure.serving import (
     raw_data_rows,
     window_figures,
 )
+from runner.records.configuration import single_device
 from runner.records.layout import serving_parts
 from runner.records.performance import EnergyInfo, ModelInfo, Provenance, RawData, TaskInfo
 from runner.records.serving import (
+    SERVING_SCHEMA_VERSION,
     ArrivalInfo,
     EngineInfo,
     ServingIdentity,
@@ -121,9 +123,15 @@ def record_from_outcomes(
         cv=2.0 if arrival == "gamma" else None,
         trace_speedup=1.0 if arrival == "trace" else None,
         config_hash="0" * 64,
+        configuration=single_device(
+            batching="continuous",
+            precision="float32",
+            max_num_seqs=64,
+            mean_running_batch=figures.summary.mean_running_requests,
+        ),
     )
     return ServingRecord(
-        schema_version=1,
+        schema_version=SERVING_SCHEMA_VERSION,
         kind="serving",
         run_id=run_id,
         identity=identity,
