@@ -17,15 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leaderboard_site.aggregate import (
-    PARETO_VIEWS,
-    SOURCE_KEYS,
-    LoadedRecord,
-    SiteData,
-    aggregate,
-    slugify,
-    table_records,
-)
+from leaderboard_site.aggregate import PARETO_VIEWS, aggregate, table_records
 from leaderboard_site.charts import (
     board_charts,
     compare_template,
@@ -40,6 +32,7 @@ from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.content import TASK_ABOUT
 from leaderboard_site.render import STATIC_DIR, facts, make_environment, render_page
 from leaderboard_site.serving import ServingSite, navigation, serving_pages, serving_site
+from leaderboard_site.site_data import SOURCE_KEYS, LoadedRecord, SiteData, slugify
 from leaderboard_site.spread import RAW_FIELDS, SPREAD_STATS
 from leaderboard_site.style import SHAPES
 from runner.errors import UserError

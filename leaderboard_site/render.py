@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from leaderboard_site.aggregate import slugify
+from leaderboard_site.site_data import slugify
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 TEMPLATES_DIR = SITE_DIR / "templates"

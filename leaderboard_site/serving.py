@@ -39,9 +39,9 @@ from typing import Any
 
 import altair as alt
 
-from leaderboard_site.aggregate import slugify
 from leaderboard_site.columns import REFERENCE_EVAL_TASKS, REFERENCE_SHOTS, accuracy_key
 from leaderboard_site.pareto import pareto_front
+from leaderboard_site.site_data import slugify
 from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
 from runner.records.accuracy import AccuracyRecord
 from runner.records.serving import ServingRecord
@@ -232,7 +232,7 @@ def headline(points: Sequence[Row], target: float) -> Row:
     return out
 
 
-def _hardware_label(records: Sequence[ServingRecord], slug: str) -> str:
+def hardware_label(records: Sequence[ServingRecord], slug: str) -> str:
     names = sorted({r.provenance.gpu_name for r in records if r.provenance.gpu_name})
     return names[0] if len(names) == 1 else slug
 
@@ -289,7 +289,7 @@ def serving_site(
             key="|".join((task, hardware, model_name, revision, process, slo_json)),
             task=task,
             hardware=hardware,
-            hardware_label=_hardware_label(records, hardware),
+            hardware_label=hardware_label(records, hardware),
             model=newest.model.display_name,
             model_name=model_name,
             model_id=model_id,

@@ -163,7 +163,7 @@ def test_remote_code_badge_only_on_models_that_need_it(tmp_path: Path) -> None:
         if getattr(r, "kind", "") == "performance"
     }
     assert any(needs.values()) and not all(needs.values())
-    from leaderboard_site.aggregate import slugify
+    from leaderboard_site.site_data import slugify
 
     wrong = []
     index = (out / "index.html").read_text()

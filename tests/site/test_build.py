@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard_site.aggregate import LoadedRecord, aggregate, pool_records
+from leaderboard_site.aggregate import aggregate
 from leaderboard_site.build import MARKER, build_site, load_records
 from leaderboard_site.columns import COLUMNS, REFERENCE_EVAL_TASKS, accuracy_key, columns_for
+from leaderboard_site.pooling import pool_records
 from leaderboard_site.render import format_number
 from leaderboard_site.serve import make_server
+from leaderboard_site.site_data import LoadedRecord
 from runner.cli import main
 from runner.errors import UserError
 from runner.records.layout import expected_parts
@@ -325,7 +327,7 @@ def test_empty_results_build_an_empty_site(tmp_path):
 
 
 def test_page_slugs_never_collide():
-    from leaderboard_site.aggregate import slugify
+    from leaderboard_site.site_data import slugify
 
     names = ["Qwen__Qwen2.5-0.5B", "a b", "a-b", "a/b", "a?b", "<script>", "script", ""]
     slugs = [slugify(name) for name in names]

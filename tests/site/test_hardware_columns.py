@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard_site.aggregate import LoadedRecord, aggregate, pool_records
+from leaderboard_site.aggregate import aggregate
 from leaderboard_site.build import build_site, load_records
 from leaderboard_site.columns import COLUMNS, DERIVED_KEYS, NOT_AVAILABLE, column
+from leaderboard_site.pooling import pool_records
+from leaderboard_site.site_data import LoadedRecord
 from runner.hardware.derived import derive, load_settings
 from runner.records.performance import Architecture
 from tests.support.hwmetrics_records import make_calibration, make_record

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard_site.aggregate import LoadedRecord, aggregate, pool_records
+from leaderboard_site.aggregate import aggregate
 from leaderboard_site.build import build_site, load_records
+from leaderboard_site.pooling import pool_records
+from leaderboard_site.site_data import LoadedRecord
 from runner.ingest.importer import import_files
 from runner.records.load import load_record
 from tests.ingest.test_import import MLENERGY, TABLE, benchmark_rows

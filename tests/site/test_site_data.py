@@ -15,12 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from leaderboard_site.aggregate import (
-    LoadedRecord,
-    aggregate,
-    busiest_boards,
-    power_timelines,
-)
+from leaderboard_site.aggregate import aggregate, busiest_boards
 from leaderboard_site.build import front_page_answers, load_records
 from leaderboard_site.charts import (
     board_charts,
@@ -28,7 +23,9 @@ from leaderboard_site.charts import (
     sweep_chart,
 )
 from leaderboard_site.columns import columns_for
+from leaderboard_site.model_pages import power_timelines
 from leaderboard_site.render import facts
+from leaderboard_site.site_data import LoadedRecord
 from leaderboard_site.spread import percentile, pooled_stdev
 from leaderboard_site.style import DISTINCT_STYLES, SI_LABELS, model_styles
 from runner.records.load import load_record
