@@ -22,11 +22,8 @@ from leaderboard_site.aggregate import (
     power_timelines,
 )
 from leaderboard_site.build import front_page_answers, load_records
-from leaderboard_site.charts import (
-    board_charts,
-    power_timeline_chart,
-    sweep_chart,
-)
+from leaderboard_site.charts.board import board_charts, sweep_chart
+from leaderboard_site.charts.model_page import power_timeline_chart
 from leaderboard_site.columns import columns_for
 from leaderboard_site.render import facts
 from leaderboard_site.spread import percentile, pooled_stdev
