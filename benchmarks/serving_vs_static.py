@@ -36,13 +36,11 @@ from runner.compose import compose_run_config, hydra_context
 from runner.machine.energy import EnergyMeter, EnergyReading, make_energy_meter
 from runner.measure.arrivals import poisson_arrivals
 from runner.measure.generation import generate_batch
-from runner.measure.serving import (
-    ScheduledRequest,
-    TransformersEngine,
-    drive_load,
-    tokenize_prompts,
-    window_figures,
-)
+from runner.measure.serving.driver import drive_load
+from runner.measure.serving.engine import TransformersEngine
+from runner.measure.serving.outcomes import ScheduledRequest
+from runner.measure.serving.point import tokenize_prompts
+from runner.measure.serving.window import window_figures
 from runner.workload.models import load_model
 from runner.workload.prompts import load_prompt_set, sample_prompts
 

@@ -37,7 +37,6 @@ from leaderboard_site.site_data import (
     MEASURED,
     PUBLISHED,
     Board,
-    CalibrationInfo,
     LoadedRecord,
     Row,
     SiteData,
@@ -55,8 +54,6 @@ from runner.records.accuracy import AccuracyRecord
 from runner.records.calibration import CalibrationRecord
 from runner.records.performance import PerformanceRecord
 from runner.records.published import PublishedRecord
-
-__all__ = ["CalibrationInfo", "LoadedRecord", "Row", "SiteData", "slugify"]
 
 # The Pareto views of every board: (name, x key, x better, y key, y better, title).
 PARETO_VIEWS: tuple[tuple[str, str, Direction, str, Direction, str], ...] = (

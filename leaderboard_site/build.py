@@ -18,16 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard_site.aggregate import PARETO_VIEWS, aggregate, table_records
-from leaderboard_site.charts import (
-    board_charts,
+from leaderboard_site.charts.board import board_charts
+from leaderboard_site.charts.comparison import (
     compare_template,
     cross_hardware_points,
     cross_hardware_template,
-    energy_distribution_chart,
     gpu_comparison_chart,
-    power_timeline_chart,
-    roofline_views,
 )
+from leaderboard_site.charts.model_page import energy_distribution_chart, power_timeline_chart
+from leaderboard_site.charts.roofline import roofline_views
 from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.content import TASK_ABOUT
 from leaderboard_site.render import STATIC_DIR, facts, make_environment, render_page

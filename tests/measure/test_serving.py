@@ -12,19 +12,17 @@ import pytest
 from runner.config import SLOConfig
 from runner.errors import PointFailed
 from runner.machine.energy import EnergyReading
-from runner.measure.serving import (
+from runner.measure.serving.driver import drive_load
+from runner.measure.serving.outcomes import (
     EngineResult,
     Outcome,
     ScheduledRequest,
-    Slice,
     accounting,
-    drive_load,
     meets_slo,
     phase_of,
     slo_counts,
-    step_counts,
-    window_figures,
 )
+from runner.measure.serving.window import Slice, step_counts, window_figures
 from runner.records.consistency import serving_relations
 from runner.workload.prompts import Prompt
 
@@ -395,7 +393,7 @@ def test_relations_of_a_record_built_from_the_driver_hold() -> None:
 def test_engine_config_arguments_follow_the_transformers_release() -> None:
     from dataclasses import dataclass as plain_dataclass
 
-    from runner.measure.serving import _supported_kwargs
+    from runner.measure.serving.engine import _supported_kwargs
 
     @plain_dataclass
     class Before517:  # an earlier 5.x ContinuousBatchingConfig: block_size, no seed
@@ -424,7 +422,7 @@ def _config(*overrides: str):  # type: ignore[no-untyped-def]
 
 def test_schedule_of_a_poisson_config_is_its_seeded_process() -> None:
     from runner.measure.arrivals import poisson_arrivals
-    from runner.measure.serving import schedule
+    from runner.measure.serving.point import schedule
 
     config = _config("scenario.request_rate=3", "seed=4", "scenario.drain_timeout_s=5")
     times, trace, sha = schedule(config)
@@ -434,7 +432,7 @@ def test_schedule_of_a_poisson_config_is_its_seeded_process() -> None:
 
 def test_schedule_replays_a_trace_and_refuses_a_short_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from runner.errors import ConfigError
-    from runner.measure.serving import schedule
+    from runner.measure.serving.point import schedule
 
     trace = tmp_path / "trace.txt"
     trace.write_text("\n".join(str(100 + 0.5 * k) for k in range(200)) + "\n")  # 99.5 s
@@ -453,7 +451,7 @@ def test_schedule_replays_a_trace_and_refuses_a_short_one(tmp_path) -> None:  # 
 
 def test_a_window_without_arrivals_is_refused_before_loading_anything() -> None:
     from runner.errors import ConfigError
-    from runner.measure.serving import schedule
+    from runner.measure.serving.point import schedule
 
     config = _config("scenario.request_rate=0.001", "scenario.duration_s=1")
     with pytest.raises(ConfigError, match="no request arrives in the 1 s window"):

@@ -17,11 +17,8 @@ import pytest
 
 from leaderboard_site.aggregate import aggregate, busiest_boards
 from leaderboard_site.build import front_page_answers, load_records
-from leaderboard_site.charts import (
-    board_charts,
-    power_timeline_chart,
-    sweep_chart,
-)
+from leaderboard_site.charts.board import board_charts, sweep_chart
+from leaderboard_site.charts.model_page import power_timeline_chart
 from leaderboard_site.columns import columns_for
 from leaderboard_site.model_pages import power_timelines
 from leaderboard_site.render import facts

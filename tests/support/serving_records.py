@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from runner.measure.serving import (
-    DriveResult,
-    Outcome,
-    Slice,
-    accounting,
-    raw_data_rows,
-    window_figures,
-)
+from runner.measure.serving.driver import DriveResult
+from runner.measure.serving.outcomes import Outcome, accounting
+from runner.measure.serving.point import raw_data_rows
+from runner.measure.serving.window import Slice, window_figures
 from runner.records.configuration import single_device
 from runner.records.layout import serving_parts
 from runner.records.performance import EnergyInfo, ModelInfo, Provenance, RawData, TaskInfo

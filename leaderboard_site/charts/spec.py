@@ -1,0 +1,260 @@
+"""What every chart shares: ChartSpec, points, whiskers, tooltips, tables, validated templates.
+
+Every chart is a Vega-Lite spec built from aggregated rows, rendered client-side by vega-embed.
+Its data is a named dataset inlined in the spec (`datasets`), so the page needs no fetch. The
+conventions every chart shares (`leaderboard_site.style`):
+
+- as wide as its box and never wider (`width: "container"`); two boxes per row on a wide
+  screen, one on a phone (CSS grid);
+- one colour and shape per model across the whole site (the build's `styles`), drawn through
+  identity scales, so no chart can reassign them; the models' legend is one HTML legend per page,
+  and hovering a mark or a legend entry highlights that model in every chart of the page (the
+  `hl` signal, set by static/charts.js);
+- SI tick labels (200, 1k, 2.5k) and the unit in every axis title;
+- on the Pareto charts front points are filled and dominated ones hollow with a light tint, so
+  their whole area answers the mouse; whiskers are ±1 standard deviation (over measured batches
+  for energy and throughput, over measured requests for latency);
+- every chart comes with a table of its points (the text alternative under it), and says how
+  many points it dropped and why. A chart that makes no sense for the data (a sweep with one
+  batch size) is replaced by a sentence.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+
+from leaderboard_site.columns import Column
+from leaderboard_site.render import format_number
+from leaderboard_site.site_data import Row
+from leaderboard_site.style import PALETTE, SHAPES, highlight_opacity
+
+POINT_FIELDS = ("row_id", "model", "model_name", "batch_size", "backend")
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+FRONT = "on the Pareto front"
+DOMINATED = "dominated"
+WHISKERS = "±1 standard deviation"
+# What each spread counts (the n in "± stdev (n)").
+SPREAD_UNIT = {
+    "energy_per_response_j": "batches",
+    "energy_per_token_j": "batches",
+    "throughput_tok_s": "batches",
+    "latency_s": "requests",
+    "ttft_s": "requests",
+    "tpot_s": "requests",
+    "response_tokens": "requests",
+}
+
+
+@dataclass
+class ChartSpec:
+    """A chart for the page.
+
+    Attributes:
+        chart_id: the element id.
+        title: the chart's title (also its accessible name).
+        spec: the Vega-Lite spec; None when there is nothing to draw.
+        points: points drawn; dropped: rows left out, and drop_reason why.
+        description: one sentence on what the chart shows (the accessible description).
+        note: the sentence shown instead of a chart that makes no sense for the data.
+        table: the text alternative: {"columns": [...], "rows": [[...], ...]} of strings.
+    """
+
+    chart_id: str
+    title: str
+    spec: dict[str, Any] | None
+    points: int
+    dropped: int
+    drop_reason: str
+    description: str = ""
+    note: str = ""
+    table: dict[str, list[Any]] = field(default_factory=lambda: {"columns": [], "rows": []})
+
+
+def _usable(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def _label(columns: dict[str, Column], key: str) -> str:
+    return columns[key].title
+
+
+def _missing_reason(columns: dict[str, Column], keys: Sequence[str], rows: Sequence[Row]) -> str:
+    parts = []
+    published = measured = False
+    for key in keys:
+        missing = [row for row in rows if not _usable(row.get(key))]
+        if missing:
+            parts.append(f"{len(missing)} without {columns[key].label.lower()}")
+            published |= any(row.get("source") == "published" for row in missing)
+            measured |= any(row.get("source") != "published" for row in missing)
+    why = " / ".join(
+        word for word, flag in (("not measured", measured), ("not published", published)) if flag
+    )
+    return ", ".join(parts) + f" ({why})" if parts else ""
+
+
+def _source_text(row: Row) -> str:
+    """A point's source for tooltips: 'measured', or 'published: <citation>'."""
+    if row.get("source") == "published":
+        return f"published: {row.get('citation')}"
+    return "measured"
+
+
+def _style(styles: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    return styles.get(name) or {"color": PALETTE[0], "shape": SHAPES[0], "index": 0}
+
+
+def value_text(row: Row, key: str, unit: str = "") -> str:
+    """'12.3 ± 0.4 J (n = 8 batches)' where the row has a spread, else '12.3 J'."""
+    value = row.get(key)
+    if not _usable(value):
+        return "not measured"
+    text = format_number(float(value), 4)
+    sd = row.get(f"{key}_sd")
+    suffix = f" {unit}" if unit else ""
+    if _usable(sd):
+        count = row.get(f"{key}_n")
+        text += f" ± {format_number(float(sd), 2)}{suffix} (n = {count} {SPREAD_UNIT[key]})"
+    else:
+        text += suffix
+    return text
+
+
+def _short(value: float | None) -> float | None:
+    """A plotted coordinate to 6 significant digits (the page carries less, the chart the same)."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return value
+    return float(f"{value:.6g}")
+
+
+def _whisker(row: Row, key: str) -> tuple[float | None, float | None]:
+    value, sd = row.get(key), row.get(f"{key}_sd")
+    if not (_usable(value) and _usable(sd)) or sd <= 0:
+        return None, None
+    return value - sd, value + sd
+
+
+def _point(
+    row: Row, x_key: str, y_key: str, styles: dict[str, dict[str, Any]], with_source: bool
+) -> dict[str, Any]:
+    style = _style(styles, row["model_name"])
+    x_lo, x_hi = _whisker(row, x_key)
+    y_lo, y_hi = _whisker(row, y_key)
+    point = {
+        **{f: row.get(f) for f in POINT_FIELDS},
+        "x": _short(row[x_key]),
+        "y": _short(row[y_key]),
+        "x_lo": _short(x_lo),
+        "x_hi": _short(x_hi),
+        "y_lo": _short(y_lo),
+        "y_hi": _short(y_hi),
+        "x_text": value_text(row, x_key),
+        "y_text": value_text(row, y_key),
+        "color": style["color"],
+        "shape": style["shape"],
+    }
+    if with_source:
+        point["source"] = _source_text(row)
+    return point
+
+
+def _finish(template: dict[str, Any], values: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy of a validated template spec with its data inlined as the `points` dataset."""
+    spec = copy.deepcopy(template)
+    spec["datasets"] = {"points": values}
+    return spec
+
+
+def _validate(spec: dict[str, Any]) -> dict[str, Any]:
+    """Check a hand-written Vega-Lite spec (a template, without its data) against Altair's
+    schema; return it. Each distinct template is checked once per process (checking is slow)."""
+    _check_once(json.dumps(spec, sort_keys=True))
+    return spec
+
+
+@functools.lru_cache(maxsize=256)
+def _check_once(text: str) -> None:
+    spec = json.loads(text)
+    if "layer" in spec:
+        alt.LayerChart.from_dict(spec, validate=True)
+    else:
+        alt.Chart.from_dict(spec, validate=True)
+
+
+def _identity(field_name: str) -> dict[str, Any]:
+    return {"field": field_name, "type": "nominal", "scale": None, "legend": None}
+
+
+def _whisker_layers(
+    x: dict[str, Any], y: dict[str, Any], whiskers: tuple[bool, bool]
+) -> list[dict[str, Any]]:
+    """Rules from x_lo to x_hi and from y_lo to y_hi, in the model's colour; only along the
+    axes `whiskers` names (x, y), so no layer is ever empty."""
+    layers = []
+    axes = (("x", "y", "x_lo", "x_hi", x, y), ("y", "x", "y_lo", "y_hi", y, x))
+    for (channel, other, lo, hi, along, across), wanted in zip(axes, whiskers, strict=True):
+        if not wanted:
+            continue
+        layers.append(
+            {
+                "mark": {"type": "rule", "strokeWidth": 1.5},
+                "transform": [{"filter": f"isValid(datum.{lo})"}],
+                "encoding": {
+                    channel: {**along, "field": lo},
+                    f"{channel}2": {"field": hi},
+                    other: across,
+                    "color": _identity("color"),
+                    "opacity": highlight_opacity(),
+                },
+            }
+        )
+    return layers
+
+
+def _tooltip(x_title: str, y_title: str, with_source: bool, front: bool = True) -> list[dict]:
+    tooltip = [
+        {"field": "model", "type": "nominal", "title": "Model"},
+        {"field": "batch_size", "type": "quantitative", "title": "Batch"},
+        {"field": "backend", "type": "nominal", "title": "Backend"},
+        {"field": "x_text", "type": "nominal", "title": x_title},
+        {"field": "y_text", "type": "nominal", "title": y_title},
+    ]
+    if front:
+        tooltip.append({"field": "frontier", "type": "nominal", "title": "Pareto"})
+    if with_source:
+        tooltip.append({"field": "source", "type": "nominal", "title": "Source"})
+    return tooltip
+
+
+def _has_whiskers(values: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
+    return (
+        any(v.get("x_lo") is not None for v in values),
+        any(v.get("y_lo") is not None for v in values),
+    )
+
+
+def _table(
+    rows: Sequence[Row], keys: Sequence[tuple[str, str]], extra: Sequence[tuple[str, Any]] = ()
+) -> dict[str, list[Any]]:
+    """A text-alternative table: Model, Batch, Backend, then `keys` (column key, header)."""
+    columns = ["Model", "Batch", "Backend", *(header for _, header in keys)]
+    columns += [header for header, _ in extra]
+    body = []
+    for row in rows:
+        cells = [
+            str(row.get("model")),
+            "" if row.get("batch_size") is None else str(row.get("batch_size")),
+            row.get("backend") or "",
+        ]
+        cells += [value_text(row, key) for key, _ in keys]
+        cells += [str(getter(row)) for _, getter in extra]
+        body.append(cells)
+    return {"columns": columns, "rows": body}
