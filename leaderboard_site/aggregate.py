@@ -29,6 +29,13 @@ from leaderboard_site.columns import (
     columns_for,
     ordered_eval_tasks,
 )
+from leaderboard_site.configurations import (
+    configuration_fields,
+    configuration_id,
+    device_noun,
+    per_device_values,
+)
+from leaderboard_site.content import TASK_ABOUT
 from leaderboard_site.model_pages import model_summaries
 from leaderboard_site.pareto import Direction, pareto_front
 from leaderboard_site.pooling import derived_values, energy_source, hardware_label, pool_records
@@ -50,8 +57,10 @@ from leaderboard_site.style import model_styles
 from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
 from runner.hardware.derived import DerivedSettings, load_settings
 from runner.ingest.aliases import HardwareAliases, load_aliases
+from runner.ingest.task_mapping import TaskMapping, load_task_mapping, published_task_key
 from runner.records.accuracy import AccuracyRecord
 from runner.records.calibration import CalibrationRecord
+from runner.records.configuration import configuration_key
 from runner.records.performance import PerformanceRecord
 from runner.records.published import PublishedRecord
 
@@ -150,6 +159,7 @@ def aggregate(
     warnings: Sequence[str] = (),
     settings: DerivedSettings | None = None,
     aliases: HardwareAliases | None = None,
+    task_mapping: TaskMapping | None = None,
 ) -> SiteData:
     """Rows, boards and model summaries from validated records.
 
@@ -161,6 +171,8 @@ def aggregate(
             conf/derived/default.yaml (`runner.hardware.derived.load_settings`).
         aliases: the hardware aliases (which boards show published rows, and their labels);
             default: read conf/hardware_aliases.yaml when there are published records.
+        task_mapping: which sources' tasks are the same workload as one of ours; default:
+            read conf/task_mapping.yaml when there are published records.
     """
     settings = settings or load_settings()
     calibrations = {
@@ -179,6 +191,7 @@ def aggregate(
     perf, revision_warnings = select_revisions(perf_all)
     all_warnings = [*warnings, *revision_warnings]
     notes: list[str] = []
+    system_prompts_of = system_prompts(perf)
 
     found_eval = {r.identity.eval_task for r in acc_records}
     for item in pub_items:
@@ -188,20 +201,27 @@ def aggregate(
     average_over = reference or eval_tasks
     columns = columns_for(eval_tasks)
 
-    groups: dict[tuple[str, str, str, int, str], list[LoadedRecord]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], list[LoadedRecord]] = defaultdict(list)
     for item in perf:
         ident = item.record.identity  # type: ignore[union-attr]
-        key = (ident.task, ident.hardware_slug, ident.model_name, ident.batch_size, ident.backend)
+        key = (
+            ident.task,
+            ident.hardware_slug,
+            ident.model_name,
+            configuration_key(ident.configuration),
+            ident.backend,
+        )
         groups[key].append(item)
 
     accuracy_cache: dict[tuple[str, str], dict[str, AccuracyRecord]] = {}
     rows: list[Row] = []
     for key in sorted(groups):
-        task, hardware, model_name, batch_size, backend = key
+        task, hardware, model_name, _, backend = key
         group = sorted(groups[key], key=lambda i: i.record.run_id)
         records: list[PerformanceRecord] = [i.record for i in group]  # type: ignore[misc]
         newest = records[-1]
         ident = newest.identity
+        configuration = ident.configuration
         cache_key = (ident.model_id, ident.model_revision)
         if cache_key not in accuracy_cache:
             accuracy_cache[cache_key] = best_accuracy_by_task(
@@ -211,7 +231,7 @@ def aggregate(
         scores = scores_of(chosen, eval_tasks)
         source, reason = energy_source(records)
         row: Row = {
-            "row_id": f"{task}|{hardware}|{model_name}|bs{batch_size}|{backend}",
+            "row_id": f"{task}|{hardware}|{model_name}|{configuration_id(configuration)}|{backend}",
             "task": task,
             "hardware": hardware,
             "hardware_label": hardware_label(records, hardware),
@@ -222,7 +242,8 @@ def aggregate(
             "model_id": ident.model_id,
             "revision": ident.model_revision,
             "params_b": newest.model.params / 1e9,
-            "batch_size": batch_size,
+            "batch_size": ident.batch_size,
+            **configuration_fields(configuration, device_noun(hardware)),
             "backend": backend,
             "dtype": newest.model.dtype,
             "energy_source": source,
@@ -235,6 +256,7 @@ def aggregate(
         }
         pooled = pool_records(records)
         row.update(pooled)
+        row.update(per_device_values(row))
         row.update(row_spread(records, [i.requests for i in group]))
         row.update(derived_values(records, pooled, calibrations, settings))
         for eval_task in eval_tasks:
@@ -249,13 +271,22 @@ def aggregate(
         rows.append(row)
 
     labels = {a.slug: a.label for a in aliases.by_name.values()} if aliases else {}
-    published = [published_row(i, eval_tasks, average_over, labels) for i in pub_items]
+    if pub_items and task_mapping is None:
+        task_mapping = load_task_mapping()
+    published = []
+    for item in pub_items:
+        record: PublishedRecord = item.record  # type: ignore[assignment]
+        same = task_mapping.same_as(record.source.source_id, record.task.id)  # type: ignore[union-attr]
+        task = same.same_as if same else published_task_key(record.source.source_id, record.task.id)
+        row = published_row(item, eval_tasks, average_over, labels, task)
+        row["mapping_reason"] = same.reason if same else None
+        published.append(row)
 
     by_board: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
         by_board[(row["task"], row["hardware"])].append(row)
-    measured_hardware = {row["hardware"] for row in rows}
-    for task, target, copy in place_published(published, measured_hardware, aliases):
+    measured_boards = set(by_board)
+    for task, target, copy in place_published(published, measured_boards, aliases):
         by_board[(task, target)].append(copy)
     boards: list[Board] = []
     for (task, hardware), board_rows in sorted(by_board.items()):
@@ -263,6 +294,7 @@ def aggregate(
         labels_found = {row["hardware_label"] for row in own}
         label = labels_found.pop() if len(labels_found) == 1 else hardware
         board = Board(task, hardware, label, board_slug(task, hardware), board_rows)
+        board.workloads = board_workloads(board_rows, task, system_prompts_of)
         board.fronts = mark_fronts(board_rows)
         if board.published_count:
             board.fronts_measured = mark_fronts(board.measured_rows, "front_measured_")
@@ -310,8 +342,79 @@ def aggregate(
         sources=source_summaries(pub_items),
         styles=model_styles(row["model_name"] for row in rows),
         busiest=busiest_boards(boards),
-        system_prompts=system_prompts(perf),
+        system_prompts=system_prompts_of,
+        task_info=task_descriptions(tasks, rows, system_prompts_of),
     )
+
+
+def board_workloads(
+    rows: Sequence[Row], task: str, prompts: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Which prompts and settings each source's rows on a board used: this project's task (its
+    system prompt) and, per published source, the source's own task name and description."""
+    out: list[dict[str, Any]] = []
+    if any(row.get("source") != PUBLISHED for row in rows):
+        out.append(
+            {
+                "source": MEASURED,
+                "task_name": task,
+                "description": (TASK_ABOUT.get(task) or {}).get("summary"),
+                "system_prompt": prompts.get(task),
+            }
+        )
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        if row.get("source") != PUBLISHED:
+            continue
+        key = (row["source_id"], row["source_task"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            {
+                "source": row["citation"],
+                "source_id": row["source_id"],
+                "task_name": row["task_name"],
+                "description": row.get("task_description"),
+                "mapped": row["task"] != published_task_key(*key),
+                "mapping_reason": row.get("mapping_reason"),
+            }
+        )
+    return out
+
+
+def task_descriptions(
+    tasks: Sequence[str], rows: Sequence[Row], prompts: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Per site task: its name, whose it is and what it is (this project's tasks: the "about"
+    text; a source's own task: its name and description as the source gives them)."""
+    info: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        mine = any(row["task"] == task and row.get("source") != PUBLISHED for row in rows)
+        theirs = next((r for r in rows if r["task"] == task and r.get("source") == PUBLISHED), None)
+        if (
+            mine
+            or theirs is None
+            or theirs["task"] != published_task_key(theirs["source_id"], theirs["source_task"])
+        ):
+            info[task] = {
+                "name": task,
+                "source_id": None,
+                "citation": None,
+                "about": TASK_ABOUT.get(task),
+                "description": (TASK_ABOUT.get(task) or {}).get("summary"),
+                "system_prompt": prompts.get(task),
+            }
+        else:
+            info[task] = {
+                "name": theirs["task_name"],
+                "source_id": theirs["source_id"],
+                "citation": theirs["citation"],
+                "about": None,
+                "description": theirs.get("task_description"),
+                "system_prompt": None,
+            }
+    return info
 
 
 def busiest_boards(boards: Sequence[Board]) -> dict[str, str]:
@@ -341,6 +444,17 @@ TABLE_KEYS_EXTRA = (
     "citation",
     "source_url",
     "task",
+    "task_name",
+    "source_task",
+    "configuration",
+    "num_devices",
+    "tensor_parallel",
+    "pipeline_parallel",
+    "expert_parallel",
+    "data_parallel",
+    "batching",
+    "precision",
+    "occurrence",
     "hardware",
     "hardware_label",
     "model_name",

@@ -12,6 +12,7 @@ import io
 import json
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from leaderboard_site.site_data import SOURCE_KEYS, LoadedRecord, SiteData, slug
 from leaderboard_site.spread import RAW_FIELDS, SPREAD_STATS
 from leaderboard_site.style import SHAPES
 from runner.errors import UserError
-from runner.records.load import leftovers_note, scan_results
+from runner.records.load import distinct_roots, leftovers_note, scan_roots
 from runner.records.performance import PerformanceRecord
 
 MARKER = ".leaderboard-site"
@@ -77,10 +78,16 @@ def vega_bundle() -> str:
     return vl_convert.javascript_bundle()
 
 
-def _check_out(results: Path, out: Path) -> None:
-    results_abs, out_abs = results.resolve(), out.resolve()
-    if out_abs == results_abs or out_abs in results_abs.parents or results_abs in out_abs.parents:
-        raise UserError(f"--out {out}: must not be or overlap the results folder {results}")
+def _check_out(roots: Sequence[Path], out: Path) -> None:
+    out_abs = out.resolve()
+    for results in roots:
+        results_abs = results.resolve()
+        if (
+            out_abs == results_abs
+            or out_abs in results_abs.parents
+            or results_abs in out_abs.parents
+        ):
+            raise UserError(f"--out {out}: must not be or overlap the results folder {results}")
     if out_abs == Path(out_abs.anchor) or out_abs == Path.home().resolve():
         raise UserError(f"--out {out}: refusing to replace {out_abs}")
     if out.exists():
@@ -94,21 +101,24 @@ def _check_out(results: Path, out: Path) -> None:
 
 
 def load_records(
-    results: Path, skip_invalid: bool
+    results: Path | Sequence[Path], skip_invalid: bool
 ) -> tuple[list[LoadedRecord], list[str], list[str], list[str]]:
-    """(records, warnings, skipped problems, notes) from a results folder.
+    """(records, warnings, skipped problems, notes) from one or several results folders.
 
-    Leftovers of interrupted runs are not records: they are ignored, with one note.
+    Several folders are read as one results tree (`runner.records.load.scan_roots`: a record
+    found in two of them is a duplicate). Leftovers of interrupted runs are not records: they
+    are ignored, with one note.
 
     Raises:
-        UserError: the folder is missing, or a record is invalid and `skip_invalid` is False.
+        UserError: a folder is missing, given twice or inside another, or a record is invalid
+            and `skip_invalid` is False.
     """
-    if not results.is_dir():
-        raise UserError(f"--results {results}: results folder not found")
-    scan = scan_results(results)
+    roots, root_warnings = distinct_roots([results] if isinstance(results, Path) else list(results))
+    scan = scan_roots(roots, "--results")
+    flags = " ".join(f"--results {root}" for root in roots)
     if scan.problems and not skip_invalid:
         hint = (
-            f"`leaderboard validate --results {results}` lists them; fix or remove those files, "
+            f"`leaderboard validate {flags}` lists them; fix or remove those files, "
             "or build with --skip-invalid to publish without them"
         )
         more = len(scan.problems) - 1
@@ -118,16 +128,38 @@ def load_records(
             [f"invalid record: {problem}" for problem in scan.problems],
             hint,
         )
-    items = [
-        LoadedRecord(
-            path.relative_to(results).as_posix(),
-            record,  # type: ignore[arg-type]
-            read_requests(path, record) if isinstance(record, PerformanceRecord) else None,
+    names = root_names(roots)
+    items = []
+    for path, record in scan.records:
+        root = next(r for r in roots if path.is_relative_to(r))
+        relpath = path.relative_to(root).as_posix()
+        items.append(
+            LoadedRecord(
+                f"{names[root]}/{relpath}" if names[root] else relpath,
+                record,  # type: ignore[arg-type]
+                read_requests(path, record) if isinstance(record, PerformanceRecord) else None,
+                path,
+            )
         )
-        for path, record in scan.records
-    ]
-    notes = [leftovers_note(scan.leftovers, results)] if scan.leftovers else []
-    return items, list(scan.warnings), list(scan.problems), notes
+    notes = (
+        [leftovers_note(scan.leftovers, " --results ".join(map(str, roots)))]
+        if scan.leftovers
+        else []
+    )
+    return items, [*root_warnings, *scan.warnings], list(scan.problems), notes
+
+
+def root_names(roots: Sequence[Path]) -> dict[Path, str]:
+    """Where each results root's records go under the site's `data/records/`: at the top for
+    one root; with several, in a folder per root named after its path (`demo-results`)."""
+    if len(roots) == 1:
+        return {roots[0]: ""}
+    names: dict[Path, str] = {}
+    for index, root in enumerate(roots):
+        base = slugify("-".join(part for part in root.parts if part not in ("/", ".", "..")))
+        name = base if base not in names.values() else f"{base}-{index + 1}"
+        names[root] = name
+    return names
 
 
 def read_requests(path: Path, record: PerformanceRecord) -> tuple[dict[str, Any], ...] | None:
@@ -171,6 +203,7 @@ BOARD_ROW_KEYS = (
     "trust_remote_code",
     "energy_reason",
     "hardware_label",
+    "configuration",
     "files",
     "calibration_id",
     "derived_notes",
@@ -195,6 +228,7 @@ COMPARE_ROW_KEYS = (
     "board_slug",
     "task",
     "hardware",
+    "configuration",
     "backend",
     "random_weights",
     "source",
@@ -237,6 +271,7 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
                 "model_name": row["model_name"],
                 "model_slug": row["model_slug"],
                 "batch_size": row["batch_size"],
+                "configuration": row.get("configuration"),
                 "backend": row["backend"],
                 "source": row.get("source"),
                 "trust_remote_code": bool(row.get("trust_remote_code")),
@@ -259,6 +294,7 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
             {
                 "task": task,
                 "about": TASK_ABOUT.get(task),
+                "info": data.task_info.get(task),
                 "system_prompt": data.system_prompts.get(task),
                 "board": board,
                 "metric": metric,
@@ -283,7 +319,13 @@ def render_site(
     columns_json = [c.to_json() for c in data.columns]
     column_keys = [c.key for c in data.columns]
     boards_nav = [
-        {"task": b.task, "hardware": b.hardware, "label": b.hardware_label, "slug": b.slug}
+        {
+            "task": b.task,
+            "task_name": data.task_name(b.task),
+            "hardware": b.hardware,
+            "label": b.hardware_label,
+            "slug": b.slug,
+        }
         for b in data.boards
     ]
     busiest = data.board(data.busiest.get("", ""))
@@ -463,7 +505,7 @@ def render_site(
 
 
 def build_site(
-    results: Path,
+    results: Path | Sequence[Path],
     out: Path,
     *,
     strict: bool = False,
@@ -473,7 +515,7 @@ def build_site(
     """Build the static site from `results` into `out` (replaced only when the build succeeds).
 
     Args:
-        results: the results root (performance/ and accuracy/ records).
+        results: the results root, or several read as one (`load_records`).
         out: the output folder; an existing one must be a previous build (has `.leaderboard-site`).
         strict: fail on any warning (and on any skipped record).
         skip_invalid: skip invalid records and list them on the index page instead of failing.
@@ -482,13 +524,15 @@ def build_site(
     Raises:
         UserError: invalid records (without `skip_invalid`), warnings under `strict`, bad paths.
     """
-    _check_out(results, out)
-    items, warnings, skipped, notes = load_records(results, skip_invalid)
+    results_roots = [results] if isinstance(results, Path) else list(results)
+    _check_out(results_roots, out)
+    items, warnings, skipped, notes = load_records(results_roots, skip_invalid)
     data = aggregate(items, warnings)
     if strict and (data.warnings or skipped):
         every = data.warnings + [f"skipped invalid record: {s}" for s in skipped]
+        flags = " ".join(f"--results {root}" for root in results_roots)
         hint = (
-            f"`leaderboard validate --results {results}` lists them; fix them, "
+            f"`leaderboard validate {flags}` lists them; fix them, "
             "or build without --strict to publish with these warnings"
         )
         raise BuildRefused(
@@ -514,7 +558,7 @@ def build_site(
             target.write_text(text, encoding="utf-8")
         records_dir = temp / "data" / "records"
         for item in items:
-            source = results / item.relpath
+            source = item.path or results_roots[0] / item.relpath
             target = records_dir / item.relpath
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)

@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from leaderboard_site.columns import DERIVED_KEYS, REFERENCE_SHOTS, accuracy_key
+from leaderboard_site.configurations import (
+    configuration_fields,
+    configuration_id,
+    per_device_values,
+)
 from leaderboard_site.site_data import (
     PUBLISHED,
     LoadedRecord,
@@ -35,6 +40,10 @@ PUBLISHED_METRIC_KEYS = (
     "energy_per_response_j",
     "energy_per_token_j",
     "avg_power_w",
+    "itl_median_s",
+    "itl_p90_s",
+    "itl_p95_s",
+    "itl_p99_s",
 )
 
 
@@ -72,19 +81,27 @@ def published_row(
     eval_tasks: Sequence[str],
     average_over: Sequence[str],
     labels: dict[str, str],
+    task: str,
 ) -> Row:
-    """The row of one published record: its published figures, every other value None."""
+    """The row of one published record: its published figures, every other value None.
+
+    `task` is the site task it is shown under: its source's own (`<source id>.<task>`), or
+    this project's task that `conf/task_mapping.yaml` says is the same workload.
+    """
     record: PublishedRecord = item.record  # type: ignore[assignment]
     ident = record.identity
     label = labels.get(ident.hardware_slug, ident.hardware_name)
-    batch = "na" if ident.batch_size is None else ident.batch_size
+    configuration = configuration_id(ident.configuration)
     row: Row = {
-        "row_id": f"{ident.task}|{ident.hardware_slug}|{ident.model_name}|bs{batch}"
+        "row_id": f"{task}|{ident.hardware_slug}|{ident.model_name}|{configuration}"
         f"|published:{record.source.source_id}:{record.run_id}",
-        "task": ident.task,
+        "task": task,
+        "task_name": record.task.name,
+        "task_description": record.task.description,
+        "source_task": record.task.id,
         "hardware": ident.hardware_slug,
         "hardware_label": label,
-        "board_slug": board_slug(ident.task, ident.hardware_slug),
+        "board_slug": board_slug(task, ident.hardware_slug),
         "model": record.model.display_name,
         "model_name": ident.model_name,
         "model_slug": slugify(ident.model_name),
@@ -92,6 +109,8 @@ def published_row(
         "revision": None,
         "params_b": record.model.params_b,
         "batch_size": ident.batch_size,
+        **configuration_fields(ident.configuration),
+        "occurrence": ident.occurrence,
         "backend": None,
         "dtype": record.model.precision,
         "energy_source": None,
@@ -118,6 +137,7 @@ def published_row(
     }
     for key in PUBLISHED_METRIC_KEYS:
         row[key] = getattr(record.metrics, key)
+    row.update(per_device_values(row))
     row.update(dict.fromkeys(DERIVED_KEYS))
     row.update(
         gflops_per_token=None,
@@ -176,19 +196,23 @@ def source_summaries(pub_items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
 
 
 def place_published(
-    published: Sequence[Row], measured_hardware: set[str], aliases: HardwareAliases | None
+    published: Sequence[Row],
+    measured_boards: set[tuple[str, str]],
+    aliases: HardwareAliases | None,
 ) -> list[tuple[str, str, Row]]:
     """(task, board hardware, row copy) for every published row and every board it shows on.
 
-    A row shows on the boards of the measured hardware its alias lists (`boards`) that have
-    results; where none has, on a board of its own hardware slug. Each board gets its own copy
-    (its Pareto flags are the board's); the row's `board_slug` names its first board.
+    A row shows on the boards of its task on the measured hardware its alias lists (`boards`)
+    that have results; where none has, on a board of its own hardware slug. Each board gets its
+    own copy (its Pareto flags are the board's); the row's `board_slug` names its first board.
     """
     by_slug = aliases.by_slug() if aliases is not None else {}
     placed: list[tuple[str, str, Row]] = []
     for row in published:
         alias = by_slug.get(row["hardware"])
-        targets = [b for b in (alias.boards if alias else ()) if b in measured_hardware]
+        targets = [
+            b for b in (alias.boards if alias else ()) if (row["task"], b) in measured_boards
+        ]
         if not targets:
             targets = [row["hardware"]]
         row["board_slug"] = board_slug(row["task"], targets[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from leaderboard_site.columns import Column
@@ -33,13 +33,19 @@ SOURCE_KEYS = ("source", "source_id", "citation", "source_url", "source_note")
 
 @dataclass(frozen=True)
 class LoadedRecord:
-    """A validated record and its path relative to the results root (POSIX form)."""
+    """A validated record and its path relative to the results root (POSIX form).
+
+    With several results roots, `relpath` starts with the root's name in the site
+    (`build.root_names`) and `path` is the file itself.
+    """
 
     relpath: str
     record: PerformanceRecord | AccuracyRecord | CalibrationRecord | PublishedRecord
     # A performance record's raw per-request rows (only `spread.RAW_FIELDS`), read by the build;
     # None where they were not read (then pooled percentiles and energy distributions are absent).
     requests: tuple[dict[str, Any], ...] | None = None
+    # The record file (None: `relpath` under the one results root).
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ class Board:
     fronts: dict[str, list[str]] = field(default_factory=dict)
     fronts_measured: dict[str, list[str]] = field(default_factory=dict)
     published_labels: list[str] = field(default_factory=list)
+    # Which prompts and settings each source's rows used (`aggregate.board_workloads`).
+    workloads: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def published_count(self) -> int:
@@ -133,6 +141,13 @@ class Board:
     def model_names(self) -> list[str]:
         """The distinct model names of the board, sorted."""
         return sorted({row["model_name"] for row in self.rows})
+
+    @property
+    def gpu_counts(self) -> list[int | None]:
+        """The distinct GPU counts of the board's configurations, sorted (None, "not
+        published", last)."""
+        counts = {row.get("num_devices") for row in self.rows}
+        return sorted(counts - {None}) + ([None] if None in counts else [])
 
     @property
     def batch_sizes(self) -> list[int]:
@@ -205,6 +220,13 @@ class SiteData:
     busiest: dict[str, str] = field(default_factory=dict)
     # task -> system prompt as the newest measured record of the task ran it.
     system_prompts: dict[str, str] = field(default_factory=dict)
+    # task -> {name, source_id, citation, about, description, system_prompt}: a source's own
+    # task is named and described as its source does (`aggregate.task_descriptions`).
+    task_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def task_name(self, task: str) -> str:
+        """How the site names a task: this project's task name, or the source's own name."""
+        return (self.task_info.get(task) or {}).get("name") or task
 
     @property
     def random_weight_models(self) -> list[str]:

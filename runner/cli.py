@@ -47,7 +47,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     notes: list[str] = []
     if args.results is not None or Path("results").is_dir():
         results_problems, warnings, notes, record_count = validate_results(
-            args.results or Path("results")
+            args.results or [Path("results")]
         )
         problems += results_problems
     for line in notes:
@@ -123,7 +123,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     try:
         report = build_site(
-            args.results, args.out, strict=args.strict, skip_invalid=args.skip_invalid
+            args.results or [Path("results")],
+            args.out,
+            strict=args.strict,
+            skip_invalid=args.skip_invalid,
         )
     except BuildRefused as refused:
         # One line per problem: every bad file is named, each in exactly one line; the last
@@ -195,7 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_eval)
 
     validate = commands.add_parser("validate", help="check every config and result record")
-    validate.add_argument("--results", type=Path, default=None, help="results folder")
+    validate.add_argument(
+        "--results",
+        type=Path,
+        action="append",
+        default=None,
+        help="results folder; repeat to read several as one (default: results/ if present)",
+    )
     validate.set_defaults(handler=cmd_validate)
 
     calibrate = commands.add_parser(
@@ -253,7 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=cmd_schema)
 
     build = commands.add_parser("build", help="build the static leaderboard site")
-    build.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    build.add_argument(
+        "--results",
+        type=Path,
+        action="append",
+        default=None,
+        help="results folder; repeat to read several as one (default: results)",
+    )
     build.add_argument("--out", type=Path, default=Path("_site"), help="output folder")
     build.add_argument("--strict", action="store_true", help="fail on any warning")
     build.add_argument(

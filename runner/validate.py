@@ -8,12 +8,13 @@ energy per response and per token, within the tolerance stated there). The hardw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from runner.compose import compose_run_config, conf_dir, hydra_context
-from runner.errors import UserError
+from runner.errors import RecordError, UserError
 from runner.records.consistency import inconsistencies
-from runner.records.load import leftovers_note, scan_results
+from runner.records.load import leftovers_note, scan_results, scan_roots
 
 CHECKED_GROUPS = ("model", "task", "backend", "scenario")
 
@@ -55,19 +56,30 @@ def check_config_file(group: str, name: str) -> str | None:
     return None
 
 
-def validate_results(results_dir: Path) -> tuple[list[str], list[str], list[str], int]:
-    """(problems, warnings, notes, number of valid records) for a results folder.
+def validate_results(
+    results_dir: Path | Sequence[Path],
+) -> tuple[list[str], list[str], list[str], int]:
+    """(problems, warnings, notes, number of valid records) for a results folder, or several
+    read as one tree (`runner.records.load.scan_roots`).
 
     A record whose figures disagree is a problem, one line per relation, naming the record file
     and the fields; it is not counted as valid. Notes are informational: the leftovers of
     interrupted runs, which no reader shows.
     """
-    scan = scan_results(results_dir)
+    roots = [results_dir] if isinstance(results_dir, Path) else list(results_dir)
+    if len(roots) == 1:
+        scan = scan_results(roots[0])
+    else:
+        try:
+            scan = scan_roots(roots)
+        except RecordError as error:
+            return [str(error)], [], [], 0
     problems = list(scan.problems)
     valid = 0
     for path, record in scan.records:
         lines = inconsistencies(record)
         problems.extend(f"{path}: {line}" for line in lines)
         valid += not lines
-    notes = [leftovers_note(scan.leftovers, results_dir)] if scan.leftovers else []
+    where = " --results ".join(str(root) for root in roots)
+    notes = [leftovers_note(scan.leftovers, where)] if scan.leftovers else []
     return problems, scan.warnings, notes, valid

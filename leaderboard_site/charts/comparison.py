@@ -30,37 +30,61 @@ from leaderboard_site.style import (
     wrap_title,
 )
 
+# What a model page's hardware comparison draws: the first of these its rows have, with the
+# direction that is better (so a model measured without energy still gets a chart).
+GPU_COMPARISON_KEYS = (
+    ("energy_per_response_j", "lower", "lowest energy per response"),
+    ("latency_s", "lower", "lowest mean latency"),
+    ("throughput_tok_s", "higher", "highest throughput"),
+)
+
 
 def gpu_comparison_chart(rows: Sequence[Row], columns: Sequence[Column]) -> ChartSpec:
-    """For one model: per task and hardware, the lowest energy per response over its configs."""
+    """For one model: per task and hardware, its best configuration on the first metric of
+    `GPU_COMPARISON_KEYS` that its rows have (energy per response where measured)."""
     by_key = {c.key: c for c in columns}
-    key = "energy_per_response_j"
-    title = "Hardware comparison: lowest energy per response per task"
+    key, better, what = next(
+        (entry for entry in GPU_COMPARISON_KEYS if any(_usable(r.get(entry[0])) for r in rows)),
+        GPU_COMPARISON_KEYS[0],
+    )
+    title = f"Hardware comparison: {what} per task"
     best: dict[tuple[str, str], Row] = {}
     for row in rows:
         if not _usable(row.get(key)):
             continue
         slot = (row["task"], row["hardware"])
-        if slot not in best or row[key] < best[slot][key]:
+        current = best.get(slot)
+        if current is None or (
+            row[key] > current[key] if better == "higher" else row[key] < current[key]
+        ):
             best[slot] = row
     dropped = len(rows) - sum(1 for r in rows if _usable(r.get(key)))
     reason = _missing_reason(by_key, (key,), rows)
     if not best:
         return ChartSpec("chart-gpu", title, None, 0, dropped, reason)
+
+    def configuration(row: Row) -> str:
+        return row.get("configuration") or f"batch {row.get('batch_size') or 'not published'}"
+
     values = [
         {
-            "task": r["task"],
+            "task": r.get("task_name") or r["task"],
             "hardware": r["hardware_label"],
             "y": r[key],
-            "batch_size": r["batch_size"],
+            "configuration": configuration(r),
         }
         for r in best.values()
     ]
     template = _gpu_template(title, _label(by_key, key))
     table = {
-        "columns": ["Task", "Hardware", "Batch (lowest energy)", _label(by_key, key)],
+        "columns": ["Task", "Hardware", f"Configuration ({what})", _label(by_key, key)],
         "rows": [
-            [r["task"], r["hardware_label"], str(r["batch_size"]), value_text(r, key)]
+            [
+                r.get("task_name") or r["task"],
+                r["hardware_label"],
+                configuration(r),
+                value_text(r, key),
+            ]
             for r in best.values()
         ],
     }
@@ -97,7 +121,7 @@ def _gpu_template(title: str, y_title: str) -> dict[str, Any]:
             "tooltip": [
                 {"field": "task", "type": "nominal", "title": "Task"},
                 {"field": "hardware", "type": "nominal", "title": "Hardware"},
-                {"field": "batch_size", "type": "quantitative", "title": "Batch (lowest energy)"},
+                {"field": "configuration", "type": "nominal", "title": "Configuration"},
                 {"field": "y", "type": "quantitative", "title": y_title, "format": ".4~g"},
             ],
         },
@@ -132,6 +156,7 @@ def cross_hardware_points(
             "hardware": row["hardware"],
             "hardware_label": row["hardware_label"],
             "source": row.get("source"),
+            "configuration": row.get("configuration"),
             "color": style["color"],
             "shape": hardware_shapes.get(row["hardware"], SHAPES[0]),
         }

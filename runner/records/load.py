@@ -40,6 +40,9 @@ RECORD_TYPES: dict[str, tuple[int, type[BaseModel]]] = {
     "serving": (SERVING_SCHEMA_VERSION, ServingRecord),
 }
 
+# Files a results folder may hold beside records: git/DVC bookkeeping, and the licence and
+# attribution a source's published records ship with (results/published/<source>/).
+DOCUMENT_FILES = (".gitignore", ".gitkeep", "README.md", "LICENSE", "NOTICE", "SOURCE.md")
 RAW_DATA_SUFFIX = ".requests.jsonl"
 # Raw data beside a record: per-request rows (performance, serving), per-sample rows (accuracy).
 RAW_DATA_SUFFIXES = (RAW_DATA_SUFFIX, ".samples.jsonl")
@@ -194,7 +197,7 @@ def scan_results(results_dir: Path) -> ScanResult:
             continue
         if path.name.endswith(RAW_DATA_SUFFIXES):
             continue  # beside its record, which checks it
-        if path.name in (".gitignore", ".gitkeep", "README.md") or path.suffix == ".dvc":
+        if path.name in DOCUMENT_FILES or path.suffix == ".dvc":
             continue
         if path.suffix != ".json":
             problems.append(f"{path}: foreign file (records are .json)")
@@ -219,7 +222,56 @@ def scan_results(results_dir: Path) -> ScanResult:
     return ScanResult(records, problems, warnings, leftovers)
 
 
-def leftovers_note(leftovers: list[Path], results_dir: Path) -> str:
+def distinct_roots(roots: list[Path], flag: str = "--results") -> tuple[list[Path], list[str]]:
+    """The results roots to read, each once, and a warning per root named more than once.
+
+    Raises:
+        RecordError: a root is missing, or lies inside another (its records would be read
+            twice).
+    """
+    unique: list[Path] = []
+    warnings: list[str] = []
+    for root in roots:
+        if not root.is_dir():
+            raise RecordError(f"{flag} {root}: results folder not found")
+        if any(root.resolve() == other.resolve() for other in unique):
+            warnings.append(f"{flag} {root}: given more than once; read once")
+            continue
+        for other in unique:
+            inner, outer = sorted((root, other), key=lambda p: len(p.resolve().parts))[::-1]
+            if outer.resolve() in inner.resolve().parents:
+                raise RecordError(
+                    f"{flag} {inner}: inside {flag} {outer}, whose records include it; "
+                    "give one of them"
+                )
+        unique.append(root)
+    return unique, warnings
+
+
+def scan_roots(roots: list[Path], flag: str = "--results") -> ScanResult:
+    """`scan_results` over several results roots read as one tree (`distinct_roots` first):
+    a record (kind and run id) found under two roots is a duplicate, as within one root."""
+    unique, warnings = distinct_roots(roots, flag)
+    records: list[tuple[Path, BaseModel]] = []
+    problems: list[str] = []
+    leftovers: list[Path] = []
+    seen: dict[tuple[str, str], Path] = {}
+    for root in unique:
+        scan = scan_results(root)
+        problems += scan.problems
+        warnings += scan.warnings
+        leftovers += scan.leftovers
+        for path, record in scan.records:
+            key = (getattr(record, "kind", ""), getattr(record, "run_id", path.stem))
+            if key in seen:
+                problems.append(f"{path}: duplicate run_id {key[1]!r} (also in {seen[key]})")
+                continue
+            seen[key] = path
+            records.append((path, record))
+    return ScanResult(records, problems, warnings, leftovers)
+
+
+def leftovers_note(leftovers: list[Path], results_dir: Path | str) -> str:
     """The one line readers print about leftovers: how many, ignored, and the command."""
     return (
         f"{len(leftovers)} leftover file(s) of interrupted runs ignored (not records); "

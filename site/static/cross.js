@@ -33,7 +33,17 @@
     return Array.from(best.values());
   }
 
+  /* The first option of a select whose key some point has a number for (no empty default view). */
+  function firstWithValues(select) {
+    var found = Array.prototype.find.call(select.options, function (o) {
+      return DATA.points.some(function (p) { return number(p[o.value]); });
+    });
+    if (found) select.value = found.value;
+  }
+
   function readHash() {
+    firstWithValues($("cross-y"));
+    firstWithValues($("cross-x"));
     var params = new URLSearchParams(location.hash.replace(/^#/, ""));
     var hw = params.getAll("hw");
     if (hw.length) Array.prototype.forEach.call(document.querySelectorAll(".hw-toggle"), function (b) { b.checked = hw.indexOf(b.value) >= 0; });
@@ -64,8 +74,8 @@
     var yTitle = DATA.columns[yKey] || yKey, xTitle = DATA.columns[xKey] || xKey;
     $("chart-cross-note").textContent = points.length + " point(s) on " + shown.size + " hardware" +
       (empty.length ? "; nothing to draw for " + empty.map(function (h) { return labels[h]; }).join(", ") + " (" + yTitle.toLowerCase() + " or " + xTitle.toLowerCase() + " not measured)" : "") + ".";
-    LB.fillTable($("chart-cross-table"), ["Model", "Hardware", "Batch", "Backend", xTitle, yTitle], points.map(function (p) {
-      return [p.model, p.hardware_label, p.batch_size, p.backend, LB.formatNumber(p.x, 4), LB.formatNumber(p.y, 4)];
+    LB.fillTable($("chart-cross-table"), ["Model", "Hardware", "Configuration", "Backend", xTitle, yTitle], points.map(function (p) {
+      return [p.model, p.hardware_label, p.configuration || "batch " + (p.batch_size === null ? "not published" : p.batch_size), p.backend, LB.formatNumber(p.x, 4), LB.formatNumber(p.y, 4)];
     }));
     writeHash();
     var target = $("chart-cross");

@@ -30,9 +30,9 @@
     link.href = "models/" + encodeURIComponent(best.model_slug) + ".html";
     link.textContent = best.model;
     output.appendChild(link);
-    var batch = best.batch_size === null ? "not published" : best.batch_size;
+    var config = best.configuration || ("batch " + (best.batch_size === null ? "not published" : best.batch_size));
     output.appendChild(document.createTextNode(
-      " (batch " + batch + (best.backend ? ", " + best.backend : "") + "): " + format(best.value, 3) + unit +
+      " (" + config + (best.backend ? ", " + best.backend : "") + "): " + format(best.value, 3) + unit +
       ", accuracy " + format(best.accuracy, 3)));
   }
 

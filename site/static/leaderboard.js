@@ -278,12 +278,18 @@
   var PUBLISHED_ROWS = DATA.published_rows || 0;  // published rows on this board (0: no control)
   var hasEnergy = BASE_ROWS.some(function (r) { return typeof r.energy_per_response_j === "number"; });
   var hasAccuracy = BASE_ROWS.some(function (r) { return typeof r.accuracy_avg === "number"; });
-  // The explorer starts on axes no Pareto chart shows: model size against energy (or time) per token.
-  var DEFAULT_X = "params_b";
-  var DEFAULT_Y = hasEnergy ? "energy_per_token_j" : "tpot_s";
+  // The explorer starts on axes no Pareto chart shows: model size against energy (or time) per
+  // token; where the rows lack those (a source that publishes neither), the first the rows have.
+  function firstWithValues(keys, not) {
+    return keys.find(function (key) {
+      return key !== not && BASE_ROWS.some(function (r) { return typeof r[key] === "number" && isFinite(r[key]); });
+    }) || keys[0];
+  }
+  var DEFAULT_X = firstWithValues(["params_b", "latency_s", "throughput_tok_s"]);
+  var DEFAULT_Y = firstWithValues(["energy_per_token_j", "tpot_s", "energy_per_response_j", "latency_s", "throughput_tok_s", "response_tokens"], DEFAULT_X);
   var DEFAULT_SORT = hasEnergy ? "energy_per_response_j" : "latency_s";
   var state = {
-    q: "", all: false, pub: true, sortKey: DEFAULT_SORT, sortDir: "asc", spread: false, pct: "mean",
+    q: "", all: false, pub: true, gpus: "", sortKey: DEFAULT_SORT, sortDir: "asc", spread: false, pct: "mean",
     deadlineOn: false, deadline: null, budgetOn: false, budget: null, custom: [], x: DEFAULT_X, y: DEFAULT_Y,
   };
   var compiled = [];  // [{name, better, formula, tree}]
@@ -352,7 +358,7 @@
   function matchesSearch(row) {
     if (!state.q) return true;
     var q = state.q.toLowerCase();
-    return [row.model, row.model_id, row.model_slug, row.backend, row.energy_source, row.source, row.citation].some(function (v) {
+    return [row.model, row.model_id, row.model_slug, row.backend, row.energy_source, row.source, row.citation, row.configuration].some(function (v) {
       return typeof v === "string" && v.toLowerCase().indexOf(q) >= 0;
     });
   }
@@ -367,9 +373,14 @@
     return state.sortDir === "asc" ? order : -order;
   }
 
+  /* The GPU-count filter's value of a row: its GPU count, or "na" where it was not published. */
+  function gpuValue(row) { return typeof row.num_devices === "number" ? String(row.num_devices) : "na"; }
+  var GPU_VALUES = new Set(BASE_ROWS.map(gpuValue));
+
   function currentRows() {
     var rows = rowsWithCustom().filter(matchesSearch);
     if (!state.pub) rows = rows.filter(function (r) { return r.source !== "published"; });
+    if (state.gpus) rows = rows.filter(function (r) { return gpuValue(r) === state.gpus; });
     var before = new Set(rows.map(deadlineKey));
     var configsBefore = rows.length;
     if (hasEnergy && state.budgetOn && state.budget !== null) rows = applyBudget(rows, state.budget);
@@ -641,6 +652,7 @@
     if (state.q) params.set("q", state.q);
     if (state.all) params.set("cols", "all");
     if (PUBLISHED_ROWS && !state.pub) params.set("pub", "0");
+    if (state.gpus) params.set("gpus", state.gpus);
     if (state.spread) params.set("spread", "1");
     if (state.pct !== "mean") params.set("pct", state.pct);
     params.set("sort", state.sortKey + "." + state.sortDir);
@@ -660,6 +672,7 @@
     state.q = params.get("q") || "";
     state.all = params.get("cols") === "all";
     state.pub = params.get("pub") !== "0";
+    state.gpus = $("gpus") && GPU_VALUES.has(params.get("gpus")) ? params.get("gpus") : "";
     state.spread = params.get("spread") === "1";
     state.pct = PCTS.indexOf(params.get("pct")) >= 0 ? params.get("pct") : "mean";
     var deadline = parseFloat(params.get("deadline"));
@@ -689,6 +702,7 @@
     $("all-columns").checked = state.all;
     $("show-spread").checked = state.spread;
     $("pct").value = state.pct;
+    if ($("gpus")) $("gpus").value = state.gpus;
     Array.prototype.forEach.call(document.querySelectorAll(".pct-name"), function (el) { el.textContent = state.pct === "mean" ? "mean" : state.pct; });
     if (PUBLISHED_ROWS) {
       $("include-published").checked = state.pub;
@@ -716,7 +730,8 @@
     renderExplorer(result.rows);
     renderCompare();
     $("row-count").textContent = result.rows.length + " of " + BASE_ROWS.length + " rows" +
-      (PUBLISHED_ROWS ? (state.pub ? " (published results included, badged)" : " (" + PUBLISHED_ROWS + " published hidden)") : "");
+      (PUBLISHED_ROWS ? (state.pub ? " (published results included, badged)" : " (" + PUBLISHED_ROWS + " published hidden)") : "") +
+      (state.gpus ? "; " + (state.gpus === "na" ? "GPU count not published" : state.gpus + " GPU(s) only") : "");
     var status = "";
     if (state.deadlineOn && state.deadline !== null) {
       var missed = result.modelsBefore - result.modelsAfter;
@@ -745,6 +760,7 @@
     update();
   });
   if (PUBLISHED_ROWS) $("include-published").addEventListener("change", function (e) { state.pub = e.target.checked; update(); });
+  if ($("gpus")) $("gpus").addEventListener("change", function (e) { state.gpus = e.target.value; update(); });
   $("deadline-on").addEventListener("change", function (e) {
     state.deadlineOn = e.target.checked;
     state.deadline = state.deadlineOn ? latencySlider().value(Number($("deadline").value)) : null;

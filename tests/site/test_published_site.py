@@ -2,7 +2,11 @@
 include/exclude control and its fronts, boards shared through hardware aliases, a methodology
 section per source, the source in downloads; and the stored (not recomputed) throughput.
 
-Built from the golden fixtures plus the synthetic samples of tests/fixtures/published/.
+Built from the golden fixtures plus the synthetic samples of tests/fixtures/published/. A
+source's task is its own: by default its rows sit on boards of their own (`<source>.<task>`).
+Most tests here map the samples' tasks onto ours (`MAPPED`, through a copy of conf/ with a
+task mapping), so measured and published rows share boards; the tests at the end check the
+default.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from leaderboard_site.site_data import LoadedRecord
 from runner.ingest.importer import import_files
 from runner.records.load import load_record
 from tests.ingest.test_import import MLENERGY, TABLE, benchmark_rows
-from tests.support.site_support import GOLDEN, first_record
+from runner.ingest.task_mapping import load_task_mapping
+from tests.support.site_support import GOLDEN, conf_with_task_mapping, first_record
 
 BUNDLE = "/* vega bundle stand-in for fast tests */"
 A100_BOARD = "chat--nvidia-a100-sxm4-40gb"
@@ -51,6 +56,22 @@ NOT_IN_MLENERGY = (
 )
 
 
+SAME = "test fixture: treated as the same workload to share boards"
+MAPPED = {
+    "mlenergy-v1": {t: {"same_as": t, "reason": SAME} for t in ("chat", "instruct")},
+    "example-table-2026": {"chat": {"same_as": "chat", "reason": SAME}},
+}
+
+
+@pytest.fixture(scope="module")
+def mapped_conf(tmp_path_factory: pytest.TempPathFactory):
+    """$LEADERBOARD_CONF set to a copy of conf/ that maps the samples' tasks onto ours."""
+    conf = conf_with_task_mapping(tmp_path_factory.mktemp("conf") / "conf", MAPPED)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEADERBOARD_CONF", str(conf))
+        yield conf
+
+
 def mixed_results(root: Path) -> Path:
     results = root / "results"
     shutil.copytree(GOLDEN, results)
@@ -60,7 +81,7 @@ def mixed_results(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def mixed(tmp_path_factory: pytest.TempPathFactory, mapped_conf) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("mixed")
     results = mixed_results(root)
     out = root / "_site"
@@ -69,10 +90,12 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def data(mixed):
+def data(mixed, mapped_conf):
     items, warnings, skipped, _ = load_records(mixed[0], skip_invalid=False)
     assert not skipped
-    return aggregate(items, warnings)
+    return aggregate(
+        items, warnings, task_mapping=load_task_mapping(mapped_conf / "task_mapping.yaml")
+    )
 
 
 def published_rows(data, source_id: str | None = None) -> list[dict]:
@@ -252,7 +275,7 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 
 @pytest.fixture(scope="module")
-def browser_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def browser_site(tmp_path_factory: pytest.TempPathFactory, mapped_conf) -> Path:
     """The mixed site with the real Vega bundle (the charts draw)."""
     root = tmp_path_factory.mktemp("mixed-browser")
     out = root / "_site"

@@ -318,7 +318,7 @@ def test_front_page_answers_per_task_and_leaderboard_opens_the_busiest_board(wat
                 continue
             best = min(meeting, key=lambda r: r["energy_per_response_j"])
             assert answer.startswith(best["model"]), (task, threshold, answer)
-            assert f"batch {best['batch_size']}" in answer
+            assert f"{best['configuration']}, " in answer and f"bs {best['batch_size']}" in answer
     assert watched.errors == []
 
 
@@ -363,7 +363,7 @@ def test_cross_hardware_view_with_checkboxes_and_lines(watched, golden):
     batches = again.eval_on_selector_all(
         "#chart-cross-table tbody tr td:nth-child(3)", "cs => cs.map(c => c.textContent)"
     )
-    assert batches and set(batches) == {"4"}
+    assert batches and set(batches) == {"1 GPU · bs 4"}  # the configuration column
     assert watched.errors == []
 
 

@@ -52,3 +52,13 @@ def break_record(results: Path) -> Path:
     del data["summary"]["requests"]
     path.write_text(json.dumps(data))
     return path
+
+
+def conf_with_task_mapping(target: Path, mappings: dict) -> Path:
+    """A copy of `conf/` whose `task_mapping.yaml` maps the given sources' tasks onto ours
+    (`{source id: {source task: {same_as, reason}}}`); use it as $LEADERBOARD_CONF."""
+    import yaml
+
+    shutil.copytree(REPO / "conf", target)
+    (target / "task_mapping.yaml").write_text(yaml.safe_dump({"mappings": mappings}))
+    return target
