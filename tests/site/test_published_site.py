@@ -24,9 +24,9 @@ from leaderboard_site.build import build_site, load_records
 from leaderboard_site.pooling import pool_records
 from leaderboard_site.site_data import LoadedRecord
 from runner.ingest.importer import import_files
+from runner.ingest.task_mapping import load_task_mapping
 from runner.records.load import load_record
 from tests.ingest.test_import import MLENERGY, TABLE, benchmark_rows
-from runner.ingest.task_mapping import load_task_mapping
 from tests.support.site_support import GOLDEN, conf_with_task_mapping, first_record
 
 BUNDLE = "/* vega bundle stand-in for fast tests */"
