@@ -32,18 +32,22 @@ from runner.config import check_safe_name
 from runner.errors import UserError
 from runner.publish.github import COMMENT_MARKER
 from runner.records.accuracy import AccuracyRecord
+from runner.records.configuration import configuration_label
 from runner.records.load import scan_results
 from runner.records.performance import PerformanceRecord
 
 NOT_MEASURED = "not measured"
 MAX_DOMINATORS = 3
 
-RowKey = tuple[str, str, str, int, str]  # (task, hardware, model, batch size, backend)
+# (task, hardware, model, configuration, backend); the configuration in words ('2 GPUs · TP2 ·
+# bs 8'), so N-GPU points never pool with 1-GPU points.
+RowKey = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True)
 class Row:
-    """Pooled figures of one (task, hardware, model, batch size, backend); None = not measured.
+    """Pooled figures of one (task, hardware, model, configuration, backend); None = not
+    measured.
 
     Units: energy in J, latency and TTFT in s (means per request), throughput in tokens/s.
     """
@@ -63,9 +67,9 @@ class Row:
 
     @property
     def label(self) -> str:
-        """`model (bs N, backend)`: how a row is named in the comment."""
-        _, _, model, batch, backend = self.key
-        return f"{model} (bs {batch}, {backend})"
+        """`model (1 GPU · bs 8, backend)`: how a row is named in the comment."""
+        _, _, model, configuration, backend = self.key
+        return f"{model} ({configuration}, {backend})"
 
 
 def _weighted_mean(pairs: list[tuple[float, int]]) -> float:
@@ -82,7 +86,7 @@ def pool(records: list[PerformanceRecord]) -> Row:
     energies = [r.summary.energy_j for r in records]
     energy_j = None if any(e is None for e in energies) else sum(energies)  # type: ignore[misc]
     return Row(
-        key=(first.task, first.hardware_slug, first.model_name, first.batch_size, first.backend),
+        key=row_key(records[0]),
         model_id=first.model_id,
         revision=records[-1].identity.model_revision,
         runs=len(records),
@@ -103,9 +107,18 @@ def build_rows(records: list[PerformanceRecord]) -> dict[RowKey, Row]:
     """Every row key -> its pooled row (records sorted by run id, so the newest is last)."""
     groups: dict[RowKey, list[PerformanceRecord]] = defaultdict(list)
     for record in sorted(records, key=lambda r: r.run_id):
-        i = record.identity
-        groups[(i.task, i.hardware_slug, i.model_name, i.batch_size, i.backend)].append(record)
+        groups[row_key(record)].append(record)
     return {key: pool(group) for key, group in groups.items()}
+
+
+def row_key(record: PerformanceRecord) -> RowKey:
+    """The comment's row of a record: its task, hardware, model, configuration and backend."""
+    i = record.identity
+    device = "CPU" if i.hardware_slug.startswith("cpu") else "GPU"
+    configuration = configuration_label(i.configuration, device)
+    if i.configuration.precision:
+        configuration += f" · {i.configuration.precision}"
+    return (i.task, i.hardware_slug, i.model_name, configuration, i.backend)
 
 
 def _fmt(value: float | None) -> str:
@@ -220,7 +233,8 @@ def render_summary(results: Path, models: list[str], *, status_dir: Path | None 
         lines += _leg_lines(statuses)
     lines.append(
         "Energy per response and per token in J, latency and TTFT in s (mean per request), "
-        "throughput in output tokens/s. Pareto front: energy per response vs latency, "
+        "throughput in output tokens/s, all for every GPU of a configuration together. "
+        "Pareto front: energy per response vs latency, "
         "lower is better on both, per task and hardware, against every row of the leaderboard "
         "(main's and this PR's)."
     )
@@ -229,15 +243,16 @@ def render_summary(results: Path, models: list[str], *, status_dir: Path | None 
     missing = [model for model in models if not any(key[2] == model for key in mine)]
     if mine:
         lines += [
-            "| Model | Task | Hardware | Batch | Energy/response (J) | Energy/token (J) "
+            "| Model | Task | Hardware | Configuration (GPUs · layout · batch) "
+            "| Energy/response (J) | Energy/token (J) "
             "| Latency (s) | TTFT (s) | Throughput (tok/s) | Runs | Revision |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         for key in mine:
             row = rows[key]
-            task, hardware, model, batch, backend = key
+            task, hardware, model, configuration, backend = key
             lines.append(
-                f"| {model} | {task} | {hardware} | {batch} ({backend}) "
+                f"| {model} | {task} | {hardware} | {configuration} ({backend}) "
                 f"| {_fmt(row.energy_per_response_j)} | {_fmt(row.energy_per_token_j)} "
                 f"| {_fmt(row.latency_s)} | {_fmt(row.ttft_s)} | {_fmt(row.throughput_tok_s)} "
                 f"| {row.runs} | `{row.revision}` |"

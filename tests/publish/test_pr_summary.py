@@ -115,8 +115,9 @@ def test_rows_and_pareto_placement(results: Path) -> None:
     assert set(rows) == {"Model", "alpha", "gamma", "delta"}  # beta is not a PR model
     assert "| 10 |" in rows["alpha"] and "| 1 |" in rows["alpha"]
     assert rows["delta"].count("not measured") == 2  # energy per response and per token
-    placements = {line.split(" (bs")[0][2:]: line for line in lines if line.startswith("- ")}
-    assert "dominated by beta (bs 1, eager)" in placements["alpha"]
+    placements = {line.split(" (1 ")[0][2:]: line for line in lines if line.startswith("- ")}
+    # Rows are named with their configuration: GPUs, batch and precision.
+    assert "dominated by beta (1 CPU · bs 1 · float32, eager)" in placements["alpha"]
     assert "on the Pareto front" in placements["gamma"]
     assert "not measured" in placements["delta"] and "front" in placements["delta"]
     assert "4 rows" in text
@@ -135,7 +136,7 @@ def test_cli_prints_markdown(results: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 0 and out.startswith(
         "<!-- leaderboard-benchmark-summary -->\n## Benchmark results"
     )
-    assert "gamma (bs 1, eager): **on the Pareto front**" in out
+    assert "gamma (1 CPU · bs 1 · float32, eager): **on the Pareto front**" in out
 
 
 def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,3 +181,25 @@ def test_a_bad_status_file_is_one_line(results: Path, tmp_path: Path, capsys) ->
     code = main(["pr-summary", "--results", str(results), "--models", "a",
                  "--status-dir", str(tmp_path / "s")])  # fmt: skip
     assert code == 1 and "not a leg status file" in capsys.readouterr().err
+
+
+def test_configurations_are_rows_of_their_own(results: Path) -> None:
+    from runner.publish.pr_summary import build_rows
+    from runner.records.load import load_record
+
+    record = load_record(sorted(results.rglob("*.json"))[0])
+    configuration = record.identity.configuration.model_copy(
+        update={"num_devices": 2, "tensor_parallel": 2}
+    )
+    split = record.model_copy(
+        update={
+            "run_id": record.run_id + "-tp2",
+            "identity": record.identity.model_copy(update={"configuration": configuration}),
+        }
+    )
+    rows = build_rows([record, split])
+    assert len(rows) == 2  # never pooled
+    assert sorted(key[3] for key in rows) == [
+        "1 CPU · bs 1 · float32",
+        "2 CPUs · TP2 · bs 1 · float32",
+    ]
