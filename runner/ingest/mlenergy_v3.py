@@ -434,8 +434,9 @@ def _check_entry(
 
 
 def _signature(entry: dict[str, Any], degrees: dict[str, Any]) -> tuple[Any, ...]:
+    """The settings and figures of a checked listing (numbers, text or None: hashable)."""
     values = {**entry, **degrees}
-    return tuple(json.dumps(values.get(name)) for name in SIGNATURE)
+    return tuple(values.get(name) for name in SIGNATURE)
 
 
 def _unknown_fields_note(loaded: JsonFile, known: frozenset[str]) -> str | None:

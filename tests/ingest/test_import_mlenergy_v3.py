@@ -553,3 +553,10 @@ def test_entry_lines_follow_the_elements_of_the_array() -> None:
     assert array_entry_lines(text, "configurations") == [6, 8, 10, 10]
     assert array_entry_lines(text, "other") == [3]
     assert array_entry_lines('{"configurations": []}', "configurations") == []
+
+
+def test_a_mapping_is_for_csv_only(tmp_path: Path) -> None:
+    from runner.errors import UserError
+
+    with pytest.raises(UserError, match=r"--mapping is for the csv format \(mlenergy-v3 has"):
+        import_files(FORMAT, [SAMPLE], tmp_path / "results", mapping=tmp_path / "m.yaml")
