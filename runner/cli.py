@@ -95,6 +95,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
+    for line in result.notes:
+        print(f"note: {line}", file=sys.stderr)
     written = result.report.written
     if not written:
         print("import: no rows to import; nothing was written")
@@ -235,16 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     clean.set_defaults(handler=cmd_clean_interrupted)
 
     importer = commands.add_parser(
-        "import", help="import published results (mlenergy-v1, or csv with a mapping)"
+        "import", help="import published results (mlenergy-v1, mlenergy-v3, or csv with a mapping)"
     )
-    importer.add_argument("format", help="mlenergy-v1 | csv")
+    importer.add_argument("format", help="mlenergy-v1 | mlenergy-v3 | csv")
     importer.add_argument("paths", nargs="+", type=Path, help="folders or files to import")
     importer.add_argument("--results", type=Path, default=Path("results"), help="results folder")
     importer.add_argument(
         "--source",
         type=Path,
         default=None,
-        help="mlenergy-v1: a YAML with id, citation, url, license, version, date, methodology",
+        help="mlenergy-v1/-v3: a YAML with id, citation, url, license, version, date, "
+        "methodology, tasks (refines the pinned card conf/sources/FORMAT.yaml)",
     )
     importer.add_argument(
         "--mapping", type=Path, default=None, help="csv: the YAML mapping (source, columns, ...)"

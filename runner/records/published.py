@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from runner.records.configuration import Configuration
+from runner.records.configuration import KEY_FIELDS, Configuration
 from runner.records.layout import SAFE_NAME
 from runner.records.performance import Strict
 
@@ -76,7 +76,10 @@ class PublishedSource(Strict):
 class SourceRow(Strict):
     """The verbatim input one record was built from: a CSV row or a JSON entry."""
 
-    file: str = Field(description="file name as imported (no folder)")
+    file: str = Field(
+        description="file name as imported: no folder, or the path inside the imported folder "
+        "for layouts with sub-folders (e.g. 'tasks/gpqa.json')"
+    )
     line: int = Field(ge=1, description="line of the row (CSV) or of the entry's key (JSON)")
     values: dict[str, Any] = Field(description="the cells (CSV: text as written) or entry")
 
@@ -150,7 +153,20 @@ class PublishedModel(Strict):
     display_name: str = Field(min_length=1)
     url: str | None = None
     params_b: float | None = Field(
-        default=None, gt=0, allow_inf_nan=False, description="parameters, 1e9"
+        default=None, gt=0, allow_inf_nan=False, description="parameters, 1e9 (all of them)"
+    )
+    activated_params_b: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="parameters active per token, 1e9 (fewer than params_b for a mixture of "
+        "experts); absent: not published",
+    )
+    architecture: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the source's word for the architecture, e.g. 'Dense Transformer', 'MoE'; "
+        "absent: not published",
     )
     precision: str | None = Field(default=None, description="e.g. 'float16', as published")
 
@@ -239,9 +255,17 @@ def published_run_id(source_id: str, identity: PublishedIdentity) -> str:
     """The deterministic run id of a published record: one record per source and identity
     (configuration and occurrence included; absent fields left out of the key).
 
+    The configuration counts by the fields that name it (`configuration.KEY_FIELDS`):
+    `mean_running_batch` is a measurement, so two listings of one configuration with different
+    figures (repeat runs) share the key and are told apart by their `occurrence`.
     A second import of the same row gets the same id, hence the same path, and is refused.
     """
-    return _digest({"source_id": source_id, **identity.model_dump(mode="json", exclude_none=True)})
+    key = identity.model_dump(mode="json", exclude_none=True)
+    if "configuration" in key:
+        key["configuration"] = {
+            name: value for name, value in key["configuration"].items() if name in KEY_FIELDS
+        }
+    return _digest({"source_id": source_id, **key})
 
 
 def version_1_run_id(record: PublishedRecord) -> str | None:

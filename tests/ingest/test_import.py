@@ -370,7 +370,7 @@ def test_csv_rows_are_checked_too(tmp_path: Path) -> None:
         import_files("csv", [table], tmp_path / "results", mapping=TABLE / "mapping.yaml")
     assert [line.split(str(tmp_path) + "/")[1] for line in caught.value.lines] == [
         "table.csv:2:2: hardware 'TPUv9' has no entry in "
-        f"{load_aliases().path} (known: A100, A40, H100, V100); add one"
+        f"{load_aliases().path} (known: A100, A40, B200, H100, V100); add one"
     ]
 
 
@@ -445,6 +445,12 @@ def test_schema_command_prints_the_published_schema(capsys) -> None:
     assert schema["$id"] == "energy-leaderboard/published-record/v2"
     metrics = schema["$defs"]["PublishedMetrics"]
     assert "required" not in metrics  # every figure is optional: absent when not published
+    model = schema["$defs"]["PublishedModel"]
+    # Model facts a source may publish (mlenergy-v3): optional, absent when not published.
+    for name in ("params_b", "activated_params_b", "architecture", "precision", "url"):
+        assert name in model["properties"] and name not in model["required"]
+    assert model["required"] == ["display_name"]
+    assert "active per token" in model["properties"]["activated_params_b"]["description"]
 
 
 def test_validate_checks_the_aliases_file(tmp_path: Path) -> None:
