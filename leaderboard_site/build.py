@@ -26,7 +26,11 @@ from leaderboard_site.charts.comparison import (
     cross_hardware_template,
     gpu_comparison_chart,
 )
-from leaderboard_site.charts.model_page import energy_distribution_chart, power_timeline_chart
+from leaderboard_site.charts.model_page import (
+    energy_distribution_chart,
+    output_length_chart,
+    power_timeline_chart,
+)
 from leaderboard_site.charts.roofline import roofline_views
 from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.content import TASK_ABOUT
@@ -476,7 +480,17 @@ def render_site(
             for index, (label, series) in enumerate(sorted(model.energy_series.items()))
         ]
         timeline = power_timeline_chart("chart-power", model.timelines) if model.timelines else None
-        model_charts = [chart, *(c for _, c in distributions), *([timeline] if timeline else [])]
+        lengths = (
+            output_length_chart("chart-output-length", model.output_lengths)
+            if model.output_lengths
+            else None
+        )
+        model_charts = [
+            chart,
+            *(c for _, c in distributions),
+            *([timeline] if timeline else []),
+            *([lengths] if lengths else []),
+        ]
         pages[f"{MODEL_DIR}/{model.slug}.html"] = render_page(
             env,
             "model.html",
@@ -486,6 +500,7 @@ def render_site(
             chart=chart,
             distributions=distributions,
             timeline=timeline,
+            lengths=lengths,
             specs={c.chart_id: c.spec for c in model_charts if c.spec},
             config_facts=facts(model.config),
             provenance_facts=facts(model.provenance),

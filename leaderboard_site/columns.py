@@ -99,7 +99,7 @@ COLUMNS: tuple[Column, ...] = (
         "Batch cap",
         "",
         "none",
-        "all",
+        "basic",
         digits=4,
         description="continuous batching: the serving engine's cap on running requests "
         "(max_num_seqs)",

@@ -15,6 +15,7 @@ from leaderboard_site.spread import energy_samples
 from runner.accuracy.join import best_accuracy_by_task
 from runner.records.accuracy import AccuracyRecord
 from runner.records.performance import PerformanceRecord
+from runner.records.configuration import configuration_label
 from runner.records.published import PublishedRecord
 
 
@@ -80,11 +81,15 @@ def model_summaries(
             key=lambda r: (
                 r["task"],
                 r["hardware"],
+                r.get("num_devices") or 0,
                 r["batch_size"] or 0,
+                r.get("max_num_seqs") or 0,
                 r["backend"] or "",
                 r.get("source_id") or "",
+                r.get("occurrence") or 0,
             ),
         )
+        output_lengths = output_length_series(published_of_model.get(name, []))
         if name not in by_model:
             candidates: list[PublishedRecord] = [i.record for i in published_of_model[name]]  # type: ignore[misc]
             # A source that gives a display name (not just the id) names the page.
@@ -114,6 +119,7 @@ def model_summaries(
                     measured=False,
                     published=published,
                     published_files=published_files,
+                    output_lengths=output_lengths,
                 )
             )
             continue
@@ -174,6 +180,7 @@ def model_summaries(
                 published_files=published_files,
                 energy_series=series,
                 timelines=timelines,
+                output_lengths=output_lengths,
             )
         )
     return models
@@ -231,3 +238,26 @@ def _raw_views(
             )
             timelines.append({"label": label, "t_s": line["t_s"], "power_w": line["power_w"]})
     return series, timelines[:MAX_TIMELINES]
+
+
+def output_length_series(items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
+    """The output-length distributions a model's published records carry, one series per
+    record: {"label": "GPQA Diamond · H100 · 8 GPUs · EP8 · cap 256", "bins", "counts"}."""
+    out = []
+    for item in sorted(items, key=lambda i: i.relpath):
+        record: PublishedRecord = item.record  # type: ignore[assignment]
+        histogram = record.output_length_distribution
+        if histogram is None:
+            continue
+        configuration = configuration_label(record.identity.configuration)
+        parts = [record.task.name, record.identity.hardware_name, configuration]
+        if record.identity.occurrence:
+            parts.append(f"run {record.identity.occurrence}")
+        out.append(
+            {
+                "label": " · ".join(p for p in parts if p),
+                "bins": list(histogram.bins),
+                "counts": list(histogram.counts),
+            }
+        )
+    return out

@@ -192,6 +192,8 @@ class ModelSummary:
     energy_series: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # [{"label", "t_s", "power_w"}] of the records that carry a power timeline (newest per row)
     timelines: list[dict[str, Any]] = field(default_factory=list)
+    # [{"label", "bins", "counts"}]: output-length distributions its sources publish
+    output_lengths: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

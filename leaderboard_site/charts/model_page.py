@@ -141,3 +141,78 @@ def power_timeline_chart(chart_id: str, series: Sequence[dict[str, Any]]) -> Cha
         ],
     }
     return ChartSpec(chart_id, title, spec, len(values), 0, "", title + ".", table=table)
+
+
+MAX_LENGTH_SERIES = 8
+
+
+def output_length_chart(chart_id: str, series: Sequence[dict[str, Any]]) -> ChartSpec:
+    """The output-length distributions a source published for a model: the share of requests
+    per output-length bin, one line per configuration (the first `MAX_LENGTH_SERIES`; every one
+    is in the table).
+
+    Args:
+        series: [{"label", "bins": [edges], "counts": [per bin]}, ...].
+    """
+    title = "Output length per request, as published"
+    values = []
+    table_rows = []
+    for entry in series:
+        total = sum(entry["counts"]) or 1
+        edges = entry["bins"]
+        mean = (
+            sum(c * (a + b) / 2 for c, a, b in zip(entry["counts"], edges, edges[1:], strict=False))
+            / total
+        )
+        table_rows.append(
+            [
+                entry["label"],
+                format_number(sum(entry["counts"]), 4),
+                format_number(edges[0], 4) + " – " + format_number(edges[-1], 4),
+                format_number(mean, 4),
+            ]
+        )
+        if len(values) >= MAX_LENGTH_SERIES * len(entry["counts"]):
+            continue
+        values.extend(
+            {
+                "config": entry["label"],
+                "tokens": (a + b) / 2,
+                "share": count / total,
+            }
+            for count, a, b in zip(entry["counts"], edges, edges[1:], strict=False)
+        )
+    if not values:
+        return ChartSpec(chart_id, title, None, 0, 0, "no output-length distribution published")
+    drawn = min(len(series), MAX_LENGTH_SERIES)
+    spec = {
+        "$schema": SCHEMA,
+        "title": wrap_title(title),
+        "description": "Share of requests per output-length bin (tokens), per configuration",
+        "data": {"name": "points"},
+        "mark": {"type": "line", "interpolate": "step-after", "point": False},
+        "encoding": {
+            "x": {"field": "tokens", "type": "quantitative", "axis": axis("Output tokens")},
+            "y": {"field": "share", "type": "quantitative", "axis": axis("Share of requests")},
+            "color": {"field": "config", "type": "nominal", "title": "Configuration"},
+            "tooltip": [
+                {"field": "config", "type": "nominal", "title": "Configuration"},
+                {"field": "tokens", "type": "quantitative", "title": "Bin centre (tokens)"},
+                {"field": "share", "type": "quantitative", "title": "Share", "format": ".3f"},
+            ],
+        },
+    }
+    spec = _finish(_validate(responsive(spec)), values)
+    return ChartSpec(
+        chart_id,
+        title,
+        spec,
+        len(values),
+        0,
+        "",
+        f"{title}: {drawn} of {len(series)} configurations drawn.",
+        table={
+            "columns": ["Configuration", "Requests", "Range (tokens)", "Mean of bin centres"],
+            "rows": table_rows,
+        },
+    )

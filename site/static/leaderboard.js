@@ -350,10 +350,17 @@
       swap.latency_s = latencyKey(state.pct);
       swap.ttft_s = latencyKey(state.pct, "ttft");
     }
-    return allColumns().filter(function (c) { return c.level === "basic" || c.custom; }).map(function (c) {
+    return allColumns().filter(function (c) {
+      return (c.level === "basic" && !EMPTY_BATCHING.has(c.key)) || c.custom;
+    }).map(function (c) {
       return swap[c.key] && byKey.has(swap[c.key]) ? byKey.get(swap[c.key]) : c;
     });
   }
+  // A board of static batches only has no batch cap, one of continuous batching no batch size:
+  // the basic columns leave out the one no row has (both stay under "all columns").
+  var EMPTY_BATCHING = new Set(["batch_size", "max_num_seqs"].filter(function (key) {
+    return !BASE_ROWS.some(function (r) { return typeof r[key] === "number"; });
+  }));
 
   function matchesSearch(row) {
     if (!state.q) return true;

@@ -219,3 +219,58 @@ def test_no_default_view_is_empty_on_the_published_site(tmp_path_factory) -> Non
         assert page.get_attribute("#chart-gpu", "data-rendered") != "empty"
         assert watched.errors == []
         browser.close()
+
+
+V3 = REPO / "tests" / "fixtures" / "published" / "mlenergy_v3"
+
+
+@pytest.fixture(scope="module")
+def v3_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("v3")
+    import_files("mlenergy-v3", [V3], root / "results")
+    out = root / "_site"
+    build_site(root / "results", out, strict=True)
+    return root / "results", out
+
+
+def test_v3_configurations_of_one_model_stay_apart_on_a_board(v3_site) -> None:
+    items, _, _, _ = load_records(v3_site[0], skip_invalid=False)
+    data = aggregate(items)
+    board = next(b for b in data.boards if b.task.endswith(".gpqa") and b.hardware == "nvidia-h100")
+    assert board.gpu_counts == [1, 2, 4, 8]
+    assert data.task_name(board.task) == "GPQA Diamond"
+    assert len({r["row_id"] for r in board.rows}) == len(board.rows)
+    by_gpus: dict[int, list[dict]] = {}
+    for row in board.rows:
+        by_gpus.setdefault(row["num_devices"], []).append(row)
+    assert {row["layout"] for row in by_gpus[8]} >= {"TP2 · EP8 · DP4"}
+    assert all(row["batching"] == "continuous" and row["max_num_seqs"] for row in board.rows)
+    # A configuration the source lists twice (repeat runs) is two rows, both shown.
+    repeats = [r for r in board.rows if r["occurrence"]]
+    assert sorted(r["occurrence"] for r in repeats) == [1, 2]
+    model_pages = [p.read_text() for p in (v3_site[1] / "models").glob("*.html")]
+    assert sum('id="chart-output-length"' in page for page in model_pages) >= 1
+
+
+@pytest.mark.browser
+def test_the_gpu_filter_keeps_one_gpu_count(v3_site) -> None:
+    from tests.site.test_browser import CHROMIUM, Watched, sync_api
+
+    board = next((v3_site[1] / "boards").glob("*.gpqa--nvidia-h100.html"))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        watched = Watched(browser)
+        page = watched.open(board)
+        everything = len(page.query_selector_all("#board-table tbody tr"))
+        page.select_option("#gpus", "8")
+        cells = page.eval_on_selector_all(
+            '#board-table tbody td[data-key="num_devices"]', "cs => cs.map(c => c.textContent)"
+        )
+        assert cells and set(cells) == {"8"} and len(cells) < everything
+        assert "gpus=8" in page.evaluate("location.hash")
+        again = watched.open(board, page.evaluate("location.hash"))
+        assert again.input_value("#gpus") == "8"
+        assert watched.errors == []
+        browser.close()
