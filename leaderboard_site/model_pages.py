@@ -14,8 +14,8 @@ from leaderboard_site.site_data import LoadedRecord, ModelSummary, Row, site_dat
 from leaderboard_site.spread import energy_samples
 from runner.accuracy.join import best_accuracy_by_task
 from runner.records.accuracy import AccuracyRecord
-from runner.records.performance import PerformanceRecord
 from runner.records.configuration import configuration_label
+from runner.records.performance import PerformanceRecord
 from runner.records.published import PublishedRecord
 
 
