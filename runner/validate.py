@@ -3,7 +3,8 @@
 Records are checked for schema, version, raw data and location (`runner.records.load`), and for
 the agreement of their own figures (`runner.records.consistency`: throughput, tokens, time,
 energy per response and per token, within the tolerance stated there). The hardware aliases
-(`conf/hardware_aliases.yaml`) are checked with the configs.
+(`conf/hardware_aliases.yaml`) and the task mapping (`conf/task_mapping.yaml`: a mapped task must
+be one of `conf/task/`) are checked with the configs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def validate_configs(config_dir: Path | None = None) -> list[str]:
         load_aliases(root / ALIASES_FILE)
     except UserError as error:
         problems.append(str(error))
+    from runner.ingest.task_mapping import MAPPING_FILE, load_task_mapping
+
+    if (root / MAPPING_FILE).is_file():
+        tasks = {path.stem for path in (root / "task").glob("*.yaml")}
+        try:
+            load_task_mapping(root / MAPPING_FILE, known_tasks=tasks)
+        except UserError as error:
+            problems.append(str(error))
     return problems
 
 

@@ -274,3 +274,19 @@ def test_the_gpu_filter_keeps_one_gpu_count(v3_site) -> None:
         assert again.input_value("#gpus") == "8"
         assert watched.errors == []
         browser.close()
+
+
+def test_validate_checks_the_task_mapping(tmp_path, capsys) -> None:
+    from tests.support.site_support import conf_with_task_mapping
+
+    conf = conf_with_task_mapping(
+        tmp_path / "conf",
+        {"mlenergy-v1": {"chat": {"same_as": "gpqa", "reason": "not one of our tasks at all"}}},
+    )
+    from runner.validate import validate_configs
+
+    problems = validate_configs(conf)
+    assert [p for p in problems if "task_mapping.yaml" in p] == [
+        f"{conf / 'task_mapping.yaml'}: mappings.mlenergy-v1.chat.same_as: expected one of this "
+        "project's tasks (chat, chat-concise, instruct, instruct-concise), got 'gpqa'"
+    ]
