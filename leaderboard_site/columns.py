@@ -121,7 +121,8 @@ COLUMNS: tuple[Column, ...] = (
         "J",
         "lower",
         "basic",
-        description="energy of measured batches split evenly over their responses",
+        description="energy of measured batches split evenly over their responses; all the "
+        "configuration's GPUs together",
         spread=True,
     ),
     Column(
@@ -130,7 +131,8 @@ COLUMNS: tuple[Column, ...] = (
         "J",
         "lower",
         "basic",
-        description="energy of measured batches over their output tokens",
+        description="energy of measured batches over their output tokens; all the "
+        "configuration's GPUs together",
         spread=True,
     ),
     Column(
@@ -187,7 +189,7 @@ COLUMNS: tuple[Column, ...] = (
         "tok/s",
         "higher",
         "basic",
-        description="output tokens / measured time",
+        description="output tokens / measured time; all the configuration's GPUs together",
         spread=True,
     ),
     Column(
