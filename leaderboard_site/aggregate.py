@@ -193,12 +193,16 @@ def aggregate(
     notes: list[str] = []
     system_prompts_of = system_prompts(perf)
 
-    found_eval = {r.identity.eval_task for r in acc_records}
+    measured_eval = {r.identity.eval_task for r in acc_records}
+    published_eval: set[str] = set()
     for item in pub_items:
-        found_eval |= {s.eval_task for s in item.record.accuracy}  # type: ignore[union-attr]
-    eval_tasks = ordered_eval_tasks(found_eval)
-    reference = [t for t in eval_tasks if t in REFERENCE_EVAL_TASKS]
-    average_over = reference or eval_tasks
+        published_eval |= {s.eval_task for s in item.record.accuracy}  # type: ignore[union-attr]
+    eval_tasks = ordered_eval_tasks(measured_eval | published_eval)
+    # The accuracy average is over the reference tasks where a kind of record has them, else
+    # over its own eval tasks: published scores never change what a measured row averages
+    # (the offline demo's quick suite keeps its average beside a source's reference scores).
+    average_over = average_tasks(measured_eval)
+    published_average_over = average_tasks(measured_eval | published_eval)
     columns = columns_for(eval_tasks)
 
     groups: dict[tuple[Any, ...], list[LoadedRecord]] = defaultdict(list)
@@ -278,7 +282,7 @@ def aggregate(
         record: PublishedRecord = item.record  # type: ignore[assignment]
         same = task_mapping.same_as(record.source.source_id, record.task.id)  # type: ignore[union-attr]
         task = same.same_as if same else published_task_key(record.source.source_id, record.task.id)
-        row = published_row(item, eval_tasks, average_over, labels, task)
+        row = published_row(item, eval_tasks, published_average_over, labels, task)
         row["mapping_reason"] = same.reason if same else None
         published.append(row)
 
@@ -345,6 +349,13 @@ def aggregate(
         system_prompts=system_prompts_of,
         task_info=task_descriptions(tasks, rows, system_prompts_of),
     )
+
+
+def average_tasks(found: set[str]) -> list[str]:
+    """The eval tasks an accuracy average is over: the reference tasks among `found`, or all of
+    `found` where none is a reference task."""
+    ordered = ordered_eval_tasks(found)
+    return [t for t in ordered if t in REFERENCE_EVAL_TASKS] or ordered
 
 
 def board_workloads(

@@ -290,3 +290,26 @@ def test_validate_checks_the_task_mapping(tmp_path, capsys) -> None:
         f"{conf / 'task_mapping.yaml'}: mappings.mlenergy-v1.chat.same_as: expected one of this "
         "project's tasks (chat, chat-concise, instruct, instruct-concise), got 'gpqa'"
     ]
+
+
+def test_published_reference_scores_leave_a_measured_average_alone() -> None:
+    """The demo measures accuracy with the offline quick suite; the shipped release publishes
+    the reference tasks. Adding the release must not take the demo rows' average away."""
+    golden, _, _, _ = load_records(GOLDEN, skip_invalid=False)
+    quick = []
+    for item in golden:
+        record = item.record
+        if record.kind == "accuracy":
+            identity = record.identity.model_copy(
+                update={"eval_task": "lb_quick_" + record.identity.eval_task, "num_fewshot": 0}
+            )
+            record = record.model_copy(update={"identity": identity})
+        quick.append(type(item)(item.relpath, record, item.requests))
+    alone = {r["row_id"]: r["accuracy_avg"] for r in aggregate(quick).rows}
+    assert any(value is not None for value in alone.values())
+    published, _, _, _ = load_records(SHIPPED, skip_invalid=False)
+    together = aggregate([*quick, *published]).rows
+    measured = {r["row_id"]: r["accuracy_avg"] for r in together if r["source"] == "measured"}
+    assert measured == alone
+    # The release's rows average its own reference scores.
+    assert any(r["accuracy_avg"] is not None for r in together if r["source"] == "published")
