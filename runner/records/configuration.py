@@ -89,7 +89,6 @@ class Configuration(BaseModel):
     precision: str | None = Field(
         default=None,
         min_length=1,
-        max_length=40,
         description="weight/activation precision, e.g. 'bfloat16', 'fp8'",
     )
 
