@@ -181,7 +181,7 @@ def load_leg_statuses(status_dir: Path | None) -> list[dict[str, str]]:
     if status_dir is None or not status_dir.is_dir():
         return []
     statuses: list[dict[str, str]] = []
-    for path in sorted(status_dir.rglob("*.json")):
+    for path in sorted(status_dir.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:

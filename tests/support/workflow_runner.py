@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,7 @@ def substitute(value: Any, contexts: dict[str, Any]) -> Any:
     if not isinstance(value, str):
         return value
     whole = EXPRESSION.fullmatch(value.strip())
-    if whole:
+    if whole and "}}" not in whole.group(1):
         return evaluate(whole.group(1), contexts)
 
     def text(match: re.Match[str]) -> str:
@@ -258,6 +259,7 @@ class StepResult:
     outcome: str
     output: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -276,7 +278,9 @@ class JobResult:
 
     def log(self) -> str:
         """Every step's name, outcome and output (for assertion messages)."""
-        return "\n".join(f"== {s.name}: {s.outcome}\n{s.output[-3000:]}" for s in self.steps)
+        return "\n".join(
+            f"== {s.name}: {s.outcome} ({s.seconds:.1f} s)\n{s.output[-3000:]}" for s in self.steps
+        )
 
 
 @dataclass
@@ -505,6 +509,7 @@ def run_job(
             **env,
             **{k: env_value(v, ctx) for k, v in (step.get("env") or {}).items()},
         }
+        started = time.monotonic()
         if "uses" in step:
             action = str(step["uses"]).split("@")[0]
             inputs = {k: substitute(v, ctx) for k, v in (step.get("with") or {}).items()}
@@ -538,7 +543,7 @@ def run_job(
             output = completed.stdout + completed.stderr
             outputs = parse_outputs(files["output"])
             env.update(parse_outputs(files["env"]))
-        results.append(StepResult(name, outcome, output, outputs))
+        results.append(StepResult(name, outcome, output, outputs, time.monotonic() - started))
         if "id" in step:
             ctx["steps"][step["id"]] = {"outcome": outcome, "outputs": outputs}
         if outcome == "failure":
