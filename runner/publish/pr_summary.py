@@ -353,7 +353,12 @@ def render_summary(
                     )
             lines.append("")
     if not models:
-        lines.append("No model config changed: nothing was benchmarked.")
+        refused = bool((intake or {}).get("refused"))
+        lines.append(
+            "No model config was accepted: nothing was benchmarked."
+            if refused
+            else "No model config changed: nothing was benchmarked."
+        )
     for model in missing:
         lines.append(f"- {model}: no performance records under {results}")
     lines += _accuracy_lines(models, rows, accuracy)

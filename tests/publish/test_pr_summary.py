@@ -220,3 +220,10 @@ def test_the_intake_names_what_was_benchmarked_and_what_did_not_run(results: Pat
     assert "none of it ran here" in text
     assert "### Not benchmarked\n\n- `conf/model/x.yaml`: license: interpolation" in text
     assert "the `benchmark-status` check fails until the PR is labelled `benchmark` again" in text
+
+
+def test_a_pr_whose_every_config_was_refused_says_so(results: Path) -> None:
+    intake = {"head": "a" * 40, "refused": {"conf/model/x.yaml": "defaults: not allowed"}}
+    text = render_summary(results, [], intake=intake)
+    assert "No model config was accepted: nothing was benchmarked." in text
+    assert "No model config changed" not in text and "stale" not in text
