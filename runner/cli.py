@@ -287,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     # The PR-to-site pipeline (docs/pipeline.md).
     from runner.publish import (
         changed_models,
+        freshness,
         github,
+        intake,
         leg,
         new_model,
         pipeline,
@@ -297,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     changed_models.add_parser(commands)
+    intake.add_parser(commands)
+    freshness.add_parser(commands)
     pr_summary.add_parser(commands)
     new_model.add_parser(commands)
     pipeline.add_parsers(commands)

@@ -7,6 +7,8 @@ value-checked here. Every error names the field and the expected value.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +30,26 @@ ENERGY_METERS = ("auto", "zeus", "none")
 SCENARIOS = ("static", "serving")
 ARRIVALS = ("poisson", "gamma", "trace")
 
+# The seed of a random-init model's weights (runner.workload.models), part of its revision.
+RANDOM_INIT_SEED = 0
+
 # A Hugging Face repo id: "org/name" or "name"; each part a safe name.
 HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+
+
+def init_config_revision(init_config: dict[str, Any]) -> str:
+    """The revision of a random-init model: `init-` and 16 hex digits of a SHA-256.
+
+    The hash covers the architecture fields and the weights' seed (canonical JSON, sorted keys),
+    so two shapes never share a revision and a changed shape gets a new one.
+    """
+    payload = json.dumps(
+        {"init_config": init_config, "seed": RANDOM_INIT_SEED},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "init-" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def _fail(field_path: str, expected: str, got: Any) -> None:
@@ -63,7 +83,8 @@ class ModelConfig:
     Attributes:
         name: config name; also the model's folder name in `results/` (`org__name`).
         hf_id: Hugging Face repo id, for example `Qwen/Qwen2.5-0.5B-Instruct`.
-        revision: pinned commit SHA (or tag) of the repo; required.
+        revision: pinned commit SHA (or tag) of the repo; required. For `random-init` it is
+            derived from `init_config` (`init_config_revision`), whatever the file says.
         display_name: name shown on the leaderboard.
         dtype: weight and activation dtype.
         source: `hub` (from_pretrained on hf_id), `tiny-random` (the embedded offline model), or
@@ -122,6 +143,8 @@ class ModelConfig:
                 _fail("model.init_config", "a mapping with at least 'model_type'", self.init_config)
             if not self.random_weights:
                 _fail("model.random_weights", "true for source=random-init", self.random_weights)
+            # The weights are a function of the shape and the seed: so is the revision.
+            self.revision = init_config_revision(dict(self.init_config))
 
 
 @dataclass

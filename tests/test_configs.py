@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runner.compose import compose_run_config, hydra_context
 from runner.config import RunConfig
@@ -126,6 +127,33 @@ def test_random_init_builds_a_real_architecture_without_download() -> None:
     assert architecture is not None and architecture.num_key_value_heads == 2
     assert architecture.tie_word_embeddings is True
     assert architecture.embedding_params == 151_936 * 896  # tied: counted once
+
+
+def test_a_random_init_revision_is_the_hash_of_its_shape() -> None:
+    """Records of two shapes never share a revision, and each file says its true revision."""
+    from runner.config import init_config_revision
+
+    random_init = [
+        path
+        for path in sorted((CONF / "model").glob("*.yaml"))
+        if yaml.safe_load(path.read_text()).get("source") == "random-init"
+    ]
+    assert len(random_init) >= 3
+    revisions = set()
+    for path in random_init:
+        data = yaml.safe_load(path.read_text())
+        with hydra_context():
+            config = compose_run_config([f"model={path.stem}"])
+        assert config.model.revision == init_config_revision(data["init_config"])
+        assert data["revision"] == config.model.revision, f"{path}: revision is stale"
+        revisions.add(config.model.revision)
+    assert len(revisions) == len(random_init)
+    # A shape changed on the command line is a new revision too.
+    with hydra_context():
+        smaller = compose_run_config(
+            ["model=random__Llama-3.2-1B", "model.init_config.num_hidden_layers=1"]
+        )
+    assert smaller.model.revision not in revisions
 
 
 def test_random_init_needs_init_config_and_the_random_label() -> None:

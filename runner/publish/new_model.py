@@ -7,7 +7,8 @@ benchmark workflow finds changed configs by git diff (`leaderboard changed-model
 
 `--random-init --init-config config.json` scaffolds the model's architecture with random
 weights instead (`random__<name>`, `source: random-init`, nothing downloaded at run time): its
-energy and time are real, its accuracy is meaningless, and its records say so.
+energy and time are real, its accuracy is meaningless, and its records say so. Its revision is
+the hash of its init config and seed (`init-<16 hex>`), so a changed shape is a new revision.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from runner.config import DTYPES, HF_ID, check_safe_name
+from runner.config import DTYPES, HF_ID, check_safe_name, init_config_revision
 from runner.errors import ConfigError, UserError
 from runner.records.store import safe_subdir
 
@@ -161,7 +162,7 @@ def scaffold_model(
     name = config_name(hf_id)
     if init_config is not None:
         name = "random__" + name.split("__")[-1]
-        pinned = "random-init-seed0"
+        pinned = init_config_revision(init_config)
     else:
         pinned = check_revision(revision)
     if dtype not in DTYPES:

@@ -11,8 +11,12 @@ The comparison is with every row under the results folder: the benchmark workflo
 run folders beside the PR's and pulls both before it summarises, so each new row is placed
 against main's whole leaderboard of its task and hardware, and ranked by energy per response
 among the rows of equal or better accuracy (the reference suite's average). With `--status-dir`
-the comment also says which workflow legs ran and why a leg failed. The comment starts with a
-hidden marker so `leaderboard pr-comment` edits the same comment on every run.
+the comment also says which workflow legs ran and why a leg failed; with `--matrix`, a leg that
+wrote no status (cancelled, or never started) is named with how to re-run it. With `--intake`
+(what `leaderboard pr-intake` read) it names the PR commit that was benchmarked and the base
+commit whose code ran, the PR's other changes (which did not run) and the configs it refused.
+The comment starts with a hidden marker so `leaderboard pr-comment` edits the same comment on
+every run.
 """
 
 from __future__ import annotations
@@ -190,7 +194,7 @@ def load_leg_statuses(status_dir: Path | None) -> list[dict[str, str]]:
     if status_dir is None or not status_dir.is_dir():
         return []
     statuses: list[dict[str, str]] = []
-    for path in sorted(status_dir.rglob("*.json")):
+    for path in sorted(status_dir.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as error:
@@ -201,19 +205,101 @@ def load_leg_statuses(status_dir: Path | None) -> list[dict[str, str]]:
     return statuses
 
 
-def _leg_lines(statuses: list[dict[str, str]]) -> list[str]:
+def _rerun(run_url: str | None) -> str:
+    where = f", or re-run its job from {run_url}" if run_url else ""
+    return f"to re-run it, label the PR `benchmark` again{where}"
+
+
+def _leg_lines(
+    statuses: list[dict[str, str]], expected: list[str], run_url: str | None
+) -> list[str]:
     lines = ["### Runs", ""]
     for status in statuses:
         where = f" on `{status['hardware']}`" if status.get("hardware") else ""
         if status["outcome"] == "success":
             lines.append(f"- {status['label']}{where}: done")
+        elif status["outcome"] == "cancelled":
+            lines.append(f"- **{status['label']}{where}: cancelled**: {_rerun(run_url)}")
         else:
             why = status.get("message") or "see the workflow log"
             lines.append(f"- **{status['label']}{where}: {status['outcome']}**: {why}")
+    written = {status["label"] for status in statuses}
+    for label in expected:
+        if label not in written:
+            lines.append(
+                f"- **{label}: cancelled or never started** (it wrote no status): {_rerun(run_url)}"
+            )
     return [*lines, ""]
 
 
-def render_summary(results: Path, models: list[str], *, status_dir: Path | None = None) -> str:
+def load_intake(path: Path | None) -> dict[str, Any]:
+    """The JSON `leaderboard pr-intake --json` wrote ({} without one).
+
+    Raises:
+        UserError: the file is not that JSON.
+    """
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise UserError(f"--intake {path}: not an intake file ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("head"), str):
+        raise UserError(f"--intake {path}: not an intake file (needs head)")
+    return data
+
+
+def matrix_labels(matrix: str | None) -> list[str]:
+    """The runner labels of the benchmark matrix JSON (`{"include": [{"label": ...}]}`).
+
+    Raises:
+        UserError: not that JSON.
+    """
+    if not matrix:
+        return []
+    try:
+        return [str(leg["label"]) for leg in json.loads(matrix)["include"]]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise UserError(f"--matrix: not the benchmark matrix JSON ({error!r})") from None
+
+
+def _intake_lines(intake: dict[str, Any]) -> list[str]:
+    if not intake:
+        return []
+    code = f" at `{intake['code']}`" if intake.get("code") else ""
+    lines = [
+        f"Benchmarked this PR at `{intake['head']}` (its model configs, read as data) with the "
+        f"base branch's code and settings{code}.",
+        "",
+    ]
+    others = list(intake.get("other_changes") or [])
+    if others:
+        shown = ", ".join(f"`{path}`" for path in others[:10])
+        more = f" and {len(others) - 10} more" if len(others) > 10 else ""
+        lines += [
+            f"> This PR also changes {len(others)} file(s) that are not model configs "
+            f"({shown}{more}): none of it ran here. The rows below were measured with the base "
+            "branch's code and settings; the PR's own code takes effect for benchmarks once it "
+            "is merged.",
+            "",
+        ]
+    refused = dict(intake.get("refused") or {})
+    if refused:
+        lines += ["### Not benchmarked", ""]
+        lines += [f"- `{path}`: {why}" for path, why in sorted(refused.items())]
+        lines.append("")
+    return lines
+
+
+def render_summary(
+    results: Path,
+    models: list[str],
+    *,
+    status_dir: Path | None = None,
+    intake: dict[str, Any] | None = None,
+    expected_legs: list[str] | None = None,
+    run_url: str | None = None,
+) -> str:
     """The markdown comment for `models` from the records under `results`.
 
     Raises:
@@ -228,9 +314,9 @@ def render_summary(results: Path, models: list[str], *, status_dir: Path | None 
     accuracy = [r for _, r in scan.records if isinstance(r, AccuracyRecord)]
     rows = build_rows(performance)
     statuses = load_leg_statuses(status_dir)
-    lines = [COMMENT_MARKER, "## Benchmark results", ""]
-    if statuses:
-        lines += _leg_lines(statuses)
+    lines = [COMMENT_MARKER, "## Benchmark results", "", *_intake_lines(intake or {})]
+    if statuses or expected_legs:
+        lines += _leg_lines(statuses, expected_legs or [], run_url)
     lines.append(
         "Energy per response and per token in J, latency and TTFT in s (mean per request), "
         "throughput in output tokens/s, all for every GPU of a configuration together. "
@@ -282,10 +368,21 @@ def render_summary(results: Path, models: list[str], *, status_dir: Path | None 
                     )
             lines.append("")
     if not models:
-        lines.append("No model config changed: nothing was benchmarked.")
+        refused = bool((intake or {}).get("refused"))
+        lines.append(
+            "No model config was accepted: nothing was benchmarked."
+            if refused
+            else "No model config changed: nothing was benchmarked."
+        )
     for model in missing:
         lines.append(f"- {model}: no performance records under {results}")
     lines += _accuracy_lines(models, rows, accuracy)
+    if intake and models:
+        lines += [
+            "",
+            "A push that changes a benchmarked model config makes these rows stale: the "
+            "`benchmark-status` check fails until the PR is labelled `benchmark` again.",
+        ]
     if scan.problems:
         lines += ["", f"> {len(scan.problems)} problem(s) in {results}: run `leaderboard validate`"]
     return "\n".join(lines).rstrip() + "\n"
@@ -318,7 +415,15 @@ def _accuracy_lines(
 
 def cmd_pr_summary(args: argparse.Namespace) -> int:
     """Print the PR comment markdown."""
-    print(render_summary(args.results, args.models, status_dir=args.status_dir), end="")
+    text = render_summary(
+        args.results,
+        args.models,
+        status_dir=args.status_dir,
+        intake=load_intake(args.intake),
+        expected_legs=matrix_labels(args.matrix),
+        run_url=args.run_url or None,
+    )
+    print(text, end="")
     return 0
 
 
@@ -330,4 +435,11 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--status-dir", type=Path, default=None, help="folder of the legs' <label>.json status"
     )
+    parser.add_argument(
+        "--matrix", default=None, help="the benchmark matrix JSON: every leg that should report"
+    )
+    parser.add_argument(
+        "--intake", type=Path, default=None, help="the JSON `pr-intake --json` wrote"
+    )
+    parser.add_argument("--run-url", default=None, help="the workflow run, for re-run hints")
     parser.set_defaults(handler=cmd_pr_summary)

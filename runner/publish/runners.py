@@ -1,18 +1,20 @@
 """The GPU runner registry (`conf/runners.yaml`): the workflow matrix and each job's checks.
 
 Every self-hosted runner label has one entry: which device it must have (`cuda` needs a usable
-CUDA device whose name contains `gpu_name`), whether its leg also runs the accuracy suite, and
-its runner-side settings (batch sizes, prompts, extra Hydra overrides). The benchmark workflow
-makes its matrix from the enabled entries (`leaderboard runner-matrix`), and each job checks the
-machine against its entry before it benchmarks anything (`leaderboard runner-check`), so an
-"h100" job that landed on a CPU, or on a machine whose driver is too old for its torch, fails in
-one line instead of filing CPU records as GPU ones.
+CUDA device whose name matches `gpu_name` as whole words: "H200" is not "GH200"), whether its
+leg also runs the accuracy suite, and its runner-side settings (batch sizes, prompts, extra
+Hydra overrides). The benchmark workflow makes its matrix from the enabled entries
+(`leaderboard runner-matrix`), and each job checks the machine against its entry before it
+benchmarks anything (`leaderboard runner-check`), so an "h100" job that landed on a CPU, or on a
+machine whose driver is too old for its torch, fails in one line instead of filing CPU records
+as GPU ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,8 @@ class RunnerEntry:
         label: the runner label (`runs-on: [self-hosted, gpu, <label>]`).
         enabled: part of the benchmark matrix.
         device: `cuda` (a usable CUDA device is required) or `cpu`.
-        gpu_name: for `cuda`, a substring of `torch.cuda.get_device_name(0)`.
+        gpu_name: for `cuda`, a pattern (a regular expression, case-insensitive) that
+            `torch.cuda.get_device_name(0)` must contain as whole words (`gpu_name_matches`).
         accuracy: this leg also runs the accuracy suite.
         settings: runner-side values of params.yaml `benchmark:` keys.
         overrides: extra Hydra overrides for every run on this runner.
@@ -57,6 +60,24 @@ class RunnerEntry:
     settings: dict[str, Any] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
     eval_overrides: tuple[str, ...] = ()
+
+
+def gpu_name_pattern(gpu_name: str) -> re.Pattern[str]:
+    """`gpu_name` as a case-insensitive pattern bounded by non-alphanumerics on both sides.
+
+    Raises:
+        re.error: `gpu_name` is not a valid regular expression.
+    """
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{gpu_name})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def gpu_name_matches(gpu_name: str, device_name: str) -> bool:
+    """Whether `device_name` holds `gpu_name` as whole words.
+
+    "H100" matches "NVIDIA H100 80GB HBM3" and "NVIDIA H100 NVL" (both H100s), not
+    "NVIDIA H200" or "NVIDIA GH200 480GB"; "H100 NVL" matches only the NVL part.
+    """
+    return gpu_name_pattern(gpu_name).search(device_name) is not None
 
 
 def _field(path: Path, label: str, key: str) -> str:
@@ -108,6 +129,13 @@ def _entry(path: Path, label: str, raw: Any) -> RunnerEntry:
             f"{_field(path, label, 'gpu_name')}: expected a part of the GPU's name "
             "(e.g. 'H100') for a cuda runner"
         )
+    if device == "cuda":
+        try:
+            gpu_name_pattern(gpu_name)
+        except re.error as error:
+            raise ConfigError(
+                f"{_field(path, label, 'gpu_name')}: expected a regular expression ({error})"
+            ) from None
     lists: dict[str, tuple[str, ...]] = {}
     for key in ("overrides", "eval_overrides"):
         values = raw.get(key, [])
@@ -197,10 +225,11 @@ def check_machine(entry: RunnerEntry, detected: tuple[str, str | None, str]) -> 
                 f"but {why}; nothing was benchmarked"
             )
         assert entry.gpu_name is not None
-        if entry.gpu_name.lower() not in (gpu_name or "").lower():
+        if not gpu_name_matches(entry.gpu_name, gpu_name or ""):
             raise UserError(
-                f"runner {entry.label}: expected a GPU whose name contains {entry.gpu_name!r}, "
-                f"this machine has {gpu_name!r}; fix the runner's label or {REGISTRY_FILE}"
+                f"runner {entry.label}: expected a GPU whose name contains {entry.gpu_name!r} "
+                f"as whole words, this machine has {gpu_name!r}; fix the runner's label or "
+                f"{REGISTRY_FILE}"
             )
         return "cuda"
     return "cpu"

@@ -4,7 +4,9 @@
 missing object). This is the second, run before the Pages build: for every DVC pointer
 (`*.dvc`) under the results folder, DVC's own `dvc status` must report the workspace equal to
 what the pointer declares (same files, same content hash), and the tree must hold at least one
-record. Anything else is named, one line per pointer, and nothing is published.
+record. A tree with no pointer yet and records committed to git (e.g. imported published
+records under results/published/) passes: those are what is published. Anything else is named,
+one line per pointer, and nothing is published.
 """
 
 from __future__ import annotations
@@ -106,7 +108,10 @@ def cmd_verify_results(args: argparse.Namespace) -> int:
             f"`dvc pull` against a remote that holds every object (`dvc push` from the runner "
             f"that made them), then `leaderboard verify-results --results {args.results}`"
         )
-    print(f"verify-results: {count} pointer(s), every declared record is present")
+    if count:
+        print(f"verify-results: {count} pointer(s), every declared record is present")
+    else:
+        print("verify-results: no DVC pointer yet; the records committed to git are published")
     return 0
 
 

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from runner.config import ModelConfig
+from runner.config import RANDOM_INIT_SEED, ModelConfig
 from runner.errors import UserError
 from runner.records.performance import Architecture
 from runner.workload.tiny_model import ensure_tiny_model
@@ -60,7 +60,7 @@ def _random_init_model(config: ModelConfig, dtype: Any, device: str = "cpu") -> 
     model_config = AutoConfig.for_model(fields.pop("model_type"), **fields)
     devices = [torch.device(device).index or 0] if device == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch.device(device):
-        torch.manual_seed(0)
+        torch.manual_seed(RANDOM_INIT_SEED)
         return AutoModelForCausalLM.from_config(model_config, dtype=dtype)
 
 

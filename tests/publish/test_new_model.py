@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from runner.cli import main
+from runner.config import init_config_revision
 from runner.errors import ConfigError
 from runner.publish.new_model import scaffold_model
 from runner.validate import validate_configs
@@ -62,6 +64,11 @@ def test_random_init_config_from_an_architecture_file(repo: Path, tmp_path: Path
         "num_attention_heads": 4,
     }
     assert data["display_name"] == "Tiny-Llama shape (random weights)"
+    # The revision is the hash of the shape (and the seed): a changed shape is a new revision.
+    assert re.fullmatch(r"init-[0-9a-f]{16}", data["revision"])
+    assert data["revision"] == init_config_revision(data["init_config"])
+    wider = {**data["init_config"], "hidden_size": 128}
+    assert init_config_revision(wider) != data["revision"]
     assert validate_configs(repo / "conf") == []
 
 

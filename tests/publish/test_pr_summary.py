@@ -203,3 +203,50 @@ def test_configurations_are_rows_of_their_own(results: Path) -> None:
         "1 CPU · bs 1 · float32",
         "2 CPUs · TP2 · bs 1 · float32",
     ]
+
+
+def test_cancelled_and_silent_legs_are_named_with_how_to_rerun(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = tmp_path / "status"
+    status.mkdir()
+    (status / "a100.json").write_text(
+        json.dumps({"label": "a100", "outcome": "cancelled", "hardware": "nvidia-a100"})
+    )
+    run_url = "https://github.com/o/r/actions/runs/7"
+    code = main([
+        "pr-summary", "--results", str(results), "--models", "alpha", "--status-dir", str(status),
+        "--matrix", json.dumps({"include": [{"label": "a100"}, {"label": "h100"}]}),
+        "--run-url", run_url,
+    ])  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    rerun = f"to re-run it, label the PR `benchmark` again, or re-run its job from {run_url}"
+    assert f"- **a100 on `nvidia-a100`: cancelled**: {rerun}" in text
+    assert f"- **h100: cancelled or never started** (it wrote no status): {rerun}" in text
+    bad = ["pr-summary", "--results", str(results), "--models", "alpha", "--matrix", "[1]"]
+    assert main(bad) == 1
+    assert "--matrix: not the benchmark matrix JSON" in capsys.readouterr().err
+
+
+def test_the_intake_names_what_was_benchmarked_and_what_did_not_run(results: Path) -> None:
+    intake = {
+        "head": "a" * 40,
+        "code": "b" * 40,
+        "models": ["alpha"],
+        "refused": {"conf/model/x.yaml": "license: interpolation (${...}) is not allowed"},
+        "other_changes": ["params.yaml", "runner/cli.py"],
+    }
+    text = render_summary(results, ["alpha"], intake=intake)
+    assert f"Benchmarked this PR at `{'a' * 40}`" in text and f"at `{'b' * 40}`." in text
+    assert "changes 2 file(s) that are not model configs (`params.yaml`, `runner/cli.py`)" in text
+    assert "none of it ran here" in text
+    assert "### Not benchmarked\n\n- `conf/model/x.yaml`: license: interpolation" in text
+    assert "the `benchmark-status` check fails until the PR is labelled `benchmark` again" in text
+
+
+def test_a_pr_whose_every_config_was_refused_says_so(results: Path) -> None:
+    intake = {"head": "a" * 40, "refused": {"conf/model/x.yaml": "defaults: not allowed"}}
+    text = render_summary(results, [], intake=intake)
+    assert "No model config was accepted: nothing was benchmarked." in text
+    assert "No model config changed" not in text and "stale" not in text

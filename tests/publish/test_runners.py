@@ -13,6 +13,7 @@ from runner.publish.runners import (
     check_machine,
     entry_for,
     eval_overrides,
+    gpu_name_matches,
     load_registry,
     matrix,
     run_overrides,
@@ -82,6 +83,43 @@ def test_the_machine_must_be_what_the_label_says(repo_root: Path) -> None:
     with pytest.raises(UserError, match="runner h100: expected a usable CUDA device .*driver"):
         check_machine(h100, NO_CUDA)
     assert check_machine(entry_for(repo_root, "cpu-rehearsal"), NO_CUDA) == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("gpu_name", "device_name", "matches"),
+    [
+        ("H200", "NVIDIA H200", True),
+        ("H200", "NVIDIA GH200 480GB", False),  # a Grace Hopper superchip is not an H200
+        ("GH200", "NVIDIA GH200 480GB", True),
+        ("H100", "NVIDIA H100 80GB HBM3", True),
+        ("H100", "NVIDIA H100 NVL", True),  # an H100 part; pin the variant to tell it apart
+        ("H100", "NVIDIA H200", False),
+        ("H100", "NVIDIA GH100", False),
+        ("H100 NVL", "NVIDIA H100 NVL", True),
+        ("H100 NVL", "NVIDIA H100 80GB HBM3", False),
+        ("H100 80GB HBM3", "NVIDIA H100 80GB HBM3", True),
+        ("A100", "NVIDIA A100-SXM4-40GB", True),
+        ("A10", "NVIDIA A100-SXM4-40GB", False),
+        ("L40S", "NVIDIA L40S", True),
+        ("L40", "NVIDIA L40S", False),
+        ("h100", "NVIDIA H100 PCIe", True),  # case-insensitive
+        ("H100(?! NVL)", "NVIDIA H100 NVL", False),  # a pattern may exclude a variant
+        ("H100(?! NVL)", "NVIDIA H100 PCIe", True),
+    ],
+)
+def test_gpu_names_match_as_whole_words(gpu_name: str, device_name: str, matches: bool) -> None:
+    assert gpu_name_matches(gpu_name, device_name) is matches
+
+
+def test_an_h200_runner_refuses_a_gh200(tmp_path: Path) -> None:
+    text = "runners:\n  h200: {enabled: true, device: cuda, gpu_name: H200, accuracy: true}\n"
+    h200 = entry_for(registry(tmp_path, text), "h200")
+    assert check_machine(h200, ("cuda", "NVIDIA H200", "")) == "cuda"
+    with pytest.raises(UserError, match="'H200' as whole words, this machine has 'NVIDIA GH200"):
+        check_machine(h200, ("cuda", "NVIDIA GH200 480GB", ""))
+    bad = "runners:\n  x: {enabled: true, device: cuda, gpu_name: 'H100(', accuracy: true}\n"
+    with pytest.raises(ConfigError, match="runners.x.gpu_name: expected a regular expression"):
+        load_registry(registry(tmp_path, bad))
 
 
 def test_runner_check_on_this_cpu_machine(repo_root: Path, capsys) -> None:

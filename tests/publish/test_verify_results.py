@@ -10,6 +10,8 @@ from runner.publish.verify import verify_results
 from tests.support.pipeline_helpers import BIN, env_for, run
 from tests.support.site_support import GOLDEN
 
+MLENERGY = Path(__file__).resolve().parents[1] / "fixtures" / "published" / "mlenergy_v1"
+
 
 def tracked_repo(tmp_path: Path) -> Path:
     """A git + DVC repo whose results/runs/x/1/records folder is tracked by a pointer."""
@@ -50,3 +52,14 @@ def test_an_empty_tree_is_refused(tmp_path: Path) -> None:
     (tmp_path / "results").mkdir()
     problems, pointers = verify_results(tmp_path, tmp_path / "results")
     assert pointers == 0 and "refusing to publish an empty site" in problems[0]
+
+
+def test_committed_published_records_without_any_pointer_pass(tmp_path: Path, capsys) -> None:
+    """Before any benchmark: imported published records (plain git), no DVC pointer at all."""
+    results = tmp_path / "results"
+    assert main(["import", "mlenergy-v1", str(MLENERGY), "--results", str(results)]) == 0
+    problems, pointers = verify_results(tmp_path, results)
+    assert problems == [] and pointers == 0
+    capsys.readouterr()
+    assert main(["verify-results", "--repo", str(tmp_path), "--results", str(results)]) == 0
+    assert "no DVC pointer yet; the records committed to git" in capsys.readouterr().out

@@ -1,10 +1,11 @@
 """CI workflow rules beyond tests/publish/test_workflows.py, and the workflow figures.
 
 tests/publish/test_workflows.py holds the core rules (fork guard, label guard, secrets, permissions,
-SHA pins, no expressions in scripts, actionlint, zizmor). This file adds: no privileged
-triggers anywhere, no `secrets: inherit`, deploy only from main, and a per-job DVC site cache
-wherever a self-hosted job pushes to DVC; then it runs every rule of both files once more to
-count the violations for benchmarks/RELIABILITY.md.
+SHA pins, no expressions in scripts, a PR's content only as data, bash with pipefail, actionlint,
+zizmor). This file adds: no `workflow_run` or `issue_comment` trigger, `pull_request_target` only
+where the PR is read as data and never run, no `secrets: inherit`, deploy only from main, and a
+per-job DVC site cache wherever a self-hosted job pushes to DVC; then it runs every rule of both
+files once more to count the violations for benchmarks/RELIABILITY.md.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ from collections.abc import Callable
 import tests.publish.test_workflows as core
 from tests.support.reliability_support import pytest_command, report
 
-PRIVILEGED_TRIGGERS = {"pull_request_target", "workflow_run", "issue_comment"}
+PRIVILEGED_TRIGGERS = {"workflow_run", "issue_comment"}
 
 
-def test_no_privileged_triggers() -> None:
-    """These triggers run with the base repository's secrets on code a PR author controls."""
+def test_privileged_triggers_never_run_pr_code() -> None:
+    """Triggers that run with the base repository's secrets never meet code a PR author controls.
+
+    `workflow_run` and `issue_comment` are not used at all. `pull_request_target` (the base
+    branch's workflow, with secrets) only where every job checks the PR out beside the base code,
+    into `pr/`, and only reads it (core.test_a_prs_content_is_only_ever_data).
+    """
     for name, workflow in core.all_workflows().items():
         assert not PRIVILEGED_TRIGGERS & set(workflow["on"]), f"{name}: {sorted(workflow['on'])}"
+    core.test_a_prs_content_is_only_ever_data()
 
 
 def test_no_secrets_inherit() -> None:
@@ -71,7 +78,9 @@ RULES: list[tuple[str, Callable[[], None]]] = [
     ("third-party actions pinned by SHA", core.test_every_action_is_pinned_by_a_full_sha),
     ("no expressions in run scripts", core.test_no_expression_inside_run_scripts),
     ("checkouts keep no credentials", core.test_checkouts_do_not_persist_credentials),
-    ("no privileged triggers", test_no_privileged_triggers),
+    ("privileged triggers never run PR code", test_privileged_triggers_never_run_pr_code),
+    ("a PR's content only as data", core.test_a_prs_content_is_only_ever_data),
+    ("bash with pipefail everywhere", core.test_every_workflow_runs_bash_with_pipefail),
     ("no secrets: inherit", test_no_secrets_inherit),
     ("deploy only from main", test_deploy_only_from_main),
     ("per-job DVC site cache", test_self_hosted_dvc_pushes_use_a_per_job_site_cache),
