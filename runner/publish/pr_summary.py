@@ -1,8 +1,9 @@
 """`leaderboard pr-summary`: the markdown a benchmark PR comment shows.
 
-For the named models: their rows (one per task, hardware, batch size and backend, pooled over
-runs like the site does: energy = sum of energy / sum of requests, latency = request-weighted
-mean), and for each task and hardware where each row lands on the energy-vs-latency Pareto front
+For the named models: their rows (one per task, hardware, batch size, backend and device layout:
+`2 GPUs · TP2` is a row of its own, never pooled with one GPU; pooled over runs like the site
+does: energy = sum of energy / sum of requests, latency = request-weighted mean), and for each
+task and hardware where each row lands on the energy-vs-latency Pareto front
 (`leaderboard_site.pareto`, both lower is better): on the front, or dominated and by which
 rows. A row without energy is "not measured" and is not placed. Accuracy scores of the same
 model revision are listed when accuracy records exist.
@@ -32,13 +33,15 @@ from runner.config import check_safe_name
 from runner.errors import UserError
 from runner.publish.github import COMMENT_MARKER
 from runner.records.accuracy import AccuracyRecord
+from runner.records.configuration import layout_label, path_suffix
 from runner.records.load import scan_results
 from runner.records.performance import PerformanceRecord
 
 NOT_MEASURED = "not measured"
 MAX_DOMINATORS = 3
 
-RowKey = tuple[str, str, str, int, str]  # (task, hardware, model, batch size, backend)
+# (task, hardware, model, batch size, backend, devices: '' on one device, else e.g. '-g2-tp2')
+RowKey = tuple[str, str, str, int, str, str]
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,17 @@ class Row:
     throughput_tok_s: float | None
     energy_source: str
     energy_reason: str | None = None
+    layout: str = ""
 
     @property
     def label(self) -> str:
-        """`model (bs N, backend)`: how a row is named in the comment."""
-        _, _, model, batch, backend = self.key
-        return f"{model} (bs {batch}, {backend})"
+        """`model (bs N, backend)` or `model (bs N, backend, 2 GPUs · TP2)`: how a row is named."""
+        _, _, model, batch, backend, _ = self.key
+        return f"{model} (bs {batch}, {backend}{self.layout_part})"
+
+    @property
+    def layout_part(self) -> str:
+        return f", {self.layout}" if self.layout else ""
 
 
 def _weighted_mean(pairs: list[tuple[float, int]]) -> float:
@@ -76,13 +84,15 @@ def _weighted_mean(pairs: list[tuple[float, int]]) -> float:
 def pool(records: list[PerformanceRecord]) -> Row:
     """Pool the records of one row key (energy only when every record measured it)."""
     first = records[0].identity
+    devices = first.configuration.num_devices or 1
+    layout = f"{devices} GPUs · {layout_label(first.configuration)}" if devices > 1 else ""
     requests = sum(r.summary.requests for r in records)
     tokens = sum(r.summary.output_tokens for r in records)
     time_s = sum(r.summary.measured_time_s for r in records)
     energies = [r.summary.energy_j for r in records]
     energy_j = None if any(e is None for e in energies) else sum(energies)  # type: ignore[misc]
     return Row(
-        key=(first.task, first.hardware_slug, first.model_name, first.batch_size, first.backend),
+        key=_row_key(records[0]),
         model_id=first.model_id,
         revision=records[-1].identity.model_revision,
         runs=len(records),
@@ -96,15 +106,21 @@ def pool(records: list[PerformanceRecord]) -> Row:
         throughput_tok_s=tokens / time_s if time_s > 0 else None,
         energy_source="+".join(sorted({r.energy.source for r in records})),
         energy_reason=next((r.energy.reason for r in reversed(records) if r.energy.reason), None),
+        layout=layout,
     )  # fmt: skip
+
+
+def _row_key(record: PerformanceRecord) -> RowKey:
+    i = record.identity
+    devices = path_suffix(i.configuration)
+    return (i.task, i.hardware_slug, i.model_name, i.batch_size, i.backend, devices)  # type: ignore[return-value]
 
 
 def build_rows(records: list[PerformanceRecord]) -> dict[RowKey, Row]:
     """Every row key -> its pooled row (records sorted by run id, so the newest is last)."""
     groups: dict[RowKey, list[PerformanceRecord]] = defaultdict(list)
     for record in sorted(records, key=lambda r: r.run_id):
-        i = record.identity
-        groups[(i.task, i.hardware_slug, i.model_name, i.batch_size, i.backend)].append(record)
+        groups[_row_key(record)].append(record)
     return {key: pool(group) for key, group in groups.items()}
 
 
@@ -235,9 +251,9 @@ def render_summary(results: Path, models: list[str], *, status_dir: Path | None 
         ]
         for key in mine:
             row = rows[key]
-            task, hardware, model, batch, backend = key
+            task, hardware, model, batch, backend, _ = key
             lines.append(
-                f"| {model} | {task} | {hardware} | {batch} ({backend}) "
+                f"| {model} | {task} | {hardware} | {batch} ({backend}{row.layout_part}) "
                 f"| {_fmt(row.energy_per_response_j)} | {_fmt(row.energy_per_token_j)} "
                 f"| {_fmt(row.latency_s)} | {_fmt(row.ttft_s)} | {_fmt(row.throughput_tok_s)} "
                 f"| {row.runs} | `{row.revision}` |"
