@@ -242,3 +242,11 @@ def test_two_gpus_make_one_point_metered_over_both(tmp_path: Path) -> None:
         total = sum(d.energy_j for d in record.summary.per_device)
         assert total == pytest.approx(record.summary.energy_j)
         assert all(d.idle_power_w and d.idle_power_w > 0 for d in record.summary.per_device)
+
+
+def test_eval_refuses_a_tensor_parallel_degree_instead_of_ignoring_it(capsys) -> None:
+    assert main(["eval", "parallel.tensor=2"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: parallel.tensor: expected 1 for leaderboard eval (accuracy runs in one process), "
+        "got 2"
+    )
