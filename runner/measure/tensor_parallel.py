@@ -68,6 +68,11 @@ def run_tensor_parallel_point(
                 f"(CUDA_VISIBLE_DEVICES), got {tensor}; nothing was run"
             )
     calibration_id = calibration_for(config, calibration, device)
+    if device == "cuda":
+        import torch
+
+        if torch.cuda.is_initialized():  # a calibration ran here: leave GPU 0 to rank 0
+            torch.cuda.empty_cache()
     model_location(config.model)  # builds the embedded tiny model once, before the ranks read it
     with tempfile.TemporaryDirectory(prefix="leaderboard-tp-") as folder:
         workdir = Path(folder)
