@@ -85,7 +85,8 @@ def pool(records: list[PerformanceRecord]) -> Row:
     """Pool the records of one row key (energy only when every record measured it)."""
     first = records[0].identity
     devices = first.configuration.num_devices or 1
-    layout = f"{devices} GPUs · {layout_label(first.configuration)}" if devices > 1 else ""
+    unit = "CPU ranks" if records[0].provenance.device == "cpu" else "GPUs"
+    layout = f"{devices} {unit} · {layout_label(first.configuration)}" if devices > 1 else ""
     requests = sum(r.summary.requests for r in records)
     tokens = sum(r.summary.output_tokens for r in records)
     time_s = sum(r.summary.measured_time_s for r in records)
