@@ -14,6 +14,9 @@
 #   overhead.md        the timing machinery's overhead per backend (bare / clocked / sync clock)
 #   meter_agreement.md Zeus' counter vs the PowerMonitor power integral on 1, 5 and 15 s windows
 #   serving.txt        a serving sweep (scenario=serving) of one shape at two request rates
+#   tensor_parallel.txt  on a machine with 2+ GPUs: the same shape tensor-parallel on 2 GPUs
+#                      (parallel.tensor=2, NCCL, one meter window over both GPUs) into results/;
+#                      skipped (and said so) with fewer GPUs and in --smoke
 #   results/           real records of `leaderboard run -m`: one shape, four tasks, batch 1 and 8,
 #                      eager and graph, fixed output length (+ run.txt, validate.txt)
 #   SUMMARY.md         each step, its exit code and its time; logs/ has each step's output
@@ -143,6 +146,20 @@ step run run.txt "${lb[@]}" run -m --no-progress "${run[@]}" "task=$tasks" batch
 # request rates, continuous batching, into the same results folder.
 step serving serving.txt "${lb[@]}" run -m --no-progress scenario=serving "${serving[@]}" \
   task=chat "results_dir=$out/results"
+# A 2-GPU tensor-parallel point (issue 25) where the machine has two GPUs: one record whose
+# energy is both GPUs' in one window, beside the 1-GPU records of the same shape.
+gpus=0
+if [ "$smoke" = 0 ]; then
+  gpus=$("$PY" -c "import torch; print(torch.cuda.device_count())" 2>/dev/null || echo 0)
+fi
+if [ "$gpus" -ge 2 ]; then
+  step tensor-parallel tensor_parallel.txt "${lb[@]}" run --no-progress "${run[@]}" task=chat \
+    batch_size=8 backend=eager task.sampling.fixed_output_length=true repeats=1 \
+    warmup_batches=1 parallel.tensor=2 "results_dir=$out/results"
+else
+  echo "| tensor-parallel | skipped | 0 | $gpus GPU(s) visible$([ "$smoke" = 1 ] && echo ", smoke run") |" \
+    >> "$summary"
+fi
 step validate validate.txt "${lb[@]}" validate --results "$out/results"
 
 {

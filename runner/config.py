@@ -29,6 +29,10 @@ PROMPT_FORMATS = ("jsonl", "sharegpt")
 ENERGY_METERS = ("auto", "zeus", "none")
 SCENARIOS = ("static", "serving")
 ARRIVALS = ("poisson", "gamma", "trace")
+MAX_TENSOR_PARALLEL = 64
+BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
+# Share of one GPU's memory the weights may fill when estimating the GPUs a model needs.
+WEIGHT_SHARE = 0.8
 
 # The seed of a random-init model's weights (runner.workload.models), part of its revision.
 RANDOM_INIT_SEED = 0
@@ -98,6 +102,9 @@ class ModelConfig:
         base_model: config name of the model this one is a compressed or distilled variant of.
         init_config: transformers config fields (`model_type`, `hidden_size`, ...) of a
             `random-init` model.
+        min_gpus: GPUs the model needs (its tensor-parallel degree on a benchmark leg); null:
+            estimated from `params` and `dtype` against the runner's GPU memory
+            (`runner.config.gpus_needed`, docs/multi-gpu.md).
     """
 
     name: str = MISSING
@@ -113,6 +120,7 @@ class ModelConfig:
     random_weights: bool = False
     base_model: str | None = None
     init_config: dict[str, Any] | None = None
+    min_gpus: int | None = None
 
     def __post_init__(self) -> None:
         check_safe_name("model.name", self.name)
@@ -138,6 +146,8 @@ class ModelConfig:
             _fail("model.trust_remote_code", "true or false", self.trust_remote_code)
         if self.base_model is not None:
             check_safe_name("model.base_model", self.base_model)
+        if self.min_gpus is not None:
+            _check_int_range("model.min_gpus", self.min_gpus, 1, MAX_TENSOR_PARALLEL)
         if self.source == "random-init":
             if not self.init_config or "model_type" not in self.init_config:
                 _fail("model.init_config", "a mapping with at least 'model_type'", self.init_config)
@@ -347,6 +357,74 @@ class ScenarioConfig:
 
 
 @dataclass
+class ParallelConfig:
+    """How one point is split across devices (docs/multi-gpu.md).
+
+    Attributes:
+        tensor: tensor-parallel degree. Above 1 the point runs as this many torch.distributed
+            processes started by the runner, one per device (NCCL on CUDA, gloo on CPU), with the
+            model sharded by transformers' tensor-parallel plan; rank 0 owns the clock, the
+            prompts, the energy meter (every GPU of the point) and the record.
+    """
+
+    tensor: int = 1
+
+    def __post_init__(self) -> None:
+        _check_int_range("parallel.tensor", self.tensor, 1, MAX_TENSOR_PARALLEL)
+
+
+def serving_tensor_parallel_problem() -> str:
+    """Why the serving scenario refuses `parallel.tensor` above 1 with the installed transformers.
+
+    transformers' continuous batching gained tensor-parallel support (its
+    `generation.continuous_batching.distributed` helper) after some releases the GPU machines
+    carry; where it is missing the engine cannot run sharded at all, and where it is present the
+    serving scenario does not drive it yet (its load generator feeds one process).
+    """
+    from importlib import metadata
+    from importlib.util import find_spec
+
+    try:
+        version = metadata.version("transformers")
+    except metadata.PackageNotFoundError:
+        return "transformers is not installed"
+    try:
+        helper = find_spec("transformers.generation.continuous_batching.distributed")
+    except (ImportError, ValueError):
+        helper = None
+    if helper is None:
+        return f"transformers {version}'s continuous batching cannot run tensor-parallel"
+    return (
+        f"transformers {version}'s continuous batching can run tensor-parallel, but the serving "
+        "scenario's load generator drives one process"
+    )
+
+
+def gpus_needed(model: ModelConfig, gpu_memory_bytes: int | None) -> int:
+    """GPUs a model needs: `model.min_gpus`, else an estimate from its weights.
+
+    The estimate: weights take `params x bytes per parameter of dtype`; they may fill at most
+    `WEIGHT_SHARE` (0.8) of each GPU's memory, the rest is left to the KV cache, activations and
+    the CUDA context; the GPU count is the smallest power of two (tensor-parallel degrees divide
+    the attention heads) that holds them. 1 when the model states no `params` or the memory is
+    unknown (a CPU runner).
+
+    Args:
+        model: the model config.
+        gpu_memory_bytes: one GPU's memory, in bytes (None: unknown).
+    """
+    if model.min_gpus is not None:
+        return model.min_gpus
+    if model.params is None or not gpu_memory_bytes:
+        return 1
+    weights = model.params * BYTES_PER_PARAM[model.dtype]
+    gpus = 1
+    while weights > WEIGHT_SHARE * gpu_memory_bytes * gpus and gpus < MAX_TENSOR_PARALLEL:
+        gpus *= 2
+    return gpus
+
+
+@dataclass
 class RunConfig:
     """One benchmark point: (model, task, batch size, backend), plus how to measure it.
 
@@ -377,12 +455,14 @@ class RunConfig:
             measuring one first when there is none (`leaderboard calibrate`); false leaves
             `calibration_id` null.
         scenario: `static` batches (default) or `serving` under arriving load.
+        parallel: how the point is split across devices (`parallel.tensor=N`).
     """
 
     model: ModelConfig = MISSING
     task: TaskConfig = MISSING
     backend: BackendConfig = MISSING
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
     batch_size: int = 1
     num_prompts: int = 16
     warmup_batches: int = 1
@@ -434,6 +514,19 @@ class RunConfig:
         if serving and getattr(self.backend, "name", None) != "eager":
             # Continuous batching runs its own loop; a compiled-generate label would lie.
             _fail("backend.name", "eager with scenario=serving", self.backend.name)
+        tensor = getattr(self.parallel, "tensor", 1)
+        if tensor > 1 and backend != "eager":
+            _fail(
+                "parallel.tensor",
+                f"1 with backend={backend} (tensor-parallel points run the eager backend)",
+                tensor,
+            )
+        if tensor > 1 and serving:
+            _fail(
+                "parallel.tensor",
+                f"1 with scenario=serving ({serving_tensor_parallel_problem()})",
+                tensor,
+            )
 
 
 def write_root(config: RunConfig) -> Path:

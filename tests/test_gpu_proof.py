@@ -52,6 +52,7 @@ def test_gpu_proof_smoke_writes_every_output_and_valid_records(tmp_path: Path) -
     for step in STEPS:
         assert f"| {step} | 0 |" in summary, summary
     assert "0 step(s) failed" in summary
+    assert "| tensor-parallel | skipped | 0 | 0 GPU(s) visible, smoke run |" in summary
     for name in (
         "versions.txt",
         "nvidia-smi.txt",

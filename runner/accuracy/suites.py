@@ -94,6 +94,15 @@ class EvalRunConfig(RunConfig):
 
     eval: EvalSuiteConfig = MISSING
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.parallel.tensor != 1:
+            _fail(
+                "parallel.tensor",
+                "1 for leaderboard eval (accuracy runs in one process)",
+                self.parallel.tensor,
+            )
+
 
 def register_eval_configs() -> None:
     """Register the eval schemas in Hydra's ConfigStore (idempotent)."""

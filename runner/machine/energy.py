@@ -34,12 +34,16 @@ class EnergyReading:
     """One measurement window.
 
     Attributes:
-        energy_j: energy over the window in joules, or None when no meter is readable.
+        energy_j: energy over the window in joules, or None when no meter is readable; on a
+            point with several GPUs, the sum over all of them.
         duration_s: wall time of the window in seconds.
+        per_device_j: each metered device's energy (J) by name (`gpu:1`), where the meter
+            reads devices one by one; None otherwise.
     """
 
     energy_j: float | None
     duration_s: float
+    per_device_j: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -198,13 +202,16 @@ class FakeEnergyMeter:
     """A meter for tests. Source `fake`.
 
     Energy of a window is the integral of `power(t)` (default: constant `power_w`) over it. With
-    `timeline_period_s`, `power_timeline` returns samples of the same power every period.
+    `timeline_period_s`, `power_timeline` returns samples of the same power every period. With
+    `devices` above 1 it pretends to meter that many devices (`fake:0`, `fake:1`, ...) drawing
+    the power in equal shares, and reports each one's energy.
 
     Args:
-        power_w: constant power in watts (used when `power` is None).
+        power_w: constant power in watts (used when `power` is None), all devices together.
         resolution_s: the counter resolution to pretend (windows below it read None).
         timeline_period_s: sampling period of the fake timeline; None: no timeline.
         power: watts as a function of `time.time()`, instead of a constant.
+        devices: how many devices to pretend to meter.
     """
 
     source = "fake"
@@ -216,17 +223,21 @@ class FakeEnergyMeter:
         resolution_s: float = 0.0,
         timeline_period_s: float | None = None,
         power: Callable[[float], float] | None = None,
+        devices: int = 1,
     ) -> None:
         self.power_w = power_w
         self.reason: str | None = None
-        self.devices = ["fake:0"]
+        self.devices = [f"fake:{index}" for index in range(devices)]
         self.resolution_s = resolution_s
         self.timeline_period_s = timeline_period_s
         self.timeline_reason: str | None = (
             None if timeline_period_s else "the fake meter was made without a timeline"
         )
-        self._power = power or (lambda _moment: power_w)
+        self._power_function = power  # None: constant power_w (keeps the meter picklable)
         self._starts: dict[str, tuple[float, float]] = {}
+
+    def _power(self, moment: float) -> float:
+        return self.power_w if self._power_function is None else self._power_function(moment)
 
     @property
     def available(self) -> bool:
@@ -241,7 +252,10 @@ class FakeEnergyMeter:
         steps = max(1, int(duration / 0.001))
         width = duration / steps
         energy = sum(self._power(wall_started + (k + 0.5) * width) * width for k in range(steps))
-        return EnergyReading(energy_j=energy, duration_s=duration)
+        per_device = None
+        if len(self.devices) > 1:
+            per_device = {name: energy / len(self.devices) for name in self.devices}
+        return EnergyReading(energy_j=energy, duration_s=duration, per_device_j=per_device)
 
     def power_timeline(self, start: float, end: float) -> PowerTimeline | None:
         if not self.timeline_period_s:
@@ -252,17 +266,30 @@ class FakeEnergyMeter:
         return PowerTimeline(source="fake", period_s=period, samples=samples)
 
 
-_POWER_MONITORS: dict[tuple[int, float], Any] = {}
+_POWER_MONITORS: dict[tuple[tuple[int, ...], float], Any] = {}
 
 
-def _power_monitor(gpu_index: int, period_s: float) -> Any:
-    """One Zeus `PowerMonitor` per (GPU, period) and process: it starts sampler processes."""
-    key = (gpu_index, period_s)
+def _power_monitor(gpu_indices: list[int], period_s: float) -> Any:
+    """One Zeus `PowerMonitor` per (GPUs, period) and process: it starts sampler processes."""
+    key = (tuple(gpu_indices), period_s)
     if key not in _POWER_MONITORS:
         from zeus.monitor import PowerMonitor
 
-        _POWER_MONITORS[key] = PowerMonitor(gpu_indices=[gpu_index], update_period=period_s)
+        _POWER_MONITORS[key] = PowerMonitor(gpu_indices=list(gpu_indices), update_period=period_s)
     return _POWER_MONITORS[key]
+
+
+def sum_timelines(timelines: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """The total power of several GPUs over time: at each of the first GPU's sampling instants,
+    its power plus every other GPU's power interpolated linearly at that instant (W).
+
+    Each GPU is sampled by its own process at its own instants; a GPU without any sample makes
+    the sum unknown (an empty list).
+    """
+    if not timelines or any(not samples for samples in timelines):
+        return []
+    base, others = timelines[0], timelines[1:]
+    return [(t, p + sum(_power_at(samples, t) for samples in others)) for t, p in base]
 
 
 class ZeusEnergyMeter:
@@ -270,11 +297,26 @@ class ZeusEnergyMeter:
 
     On a GPU with `power_sample_period_s > 0`, Zeus' `PowerMonitor` also samples power in the
     background for per-batch attribution; if it cannot start, windows still work and
-    `timeline_reason` says why there is no timeline.
+    `timeline_reason` says why there is no timeline. With several GPUs (one tensor-parallel
+    point), one window reads every GPU's counter, the energy is their sum and each GPU's share
+    is kept (`EnergyReading.per_device_j`); the timeline is their summed power.
+
+    Args:
+        gpu_indices: CUDA device indices to meter (as the run's processes number them).
+        cpu: meter the CPU packages through RAPL instead (no GPU index given).
+        power_sample_period_s: power timeline sampling period, in s (0: none).
+        sync_execution: let Zeus synchronize the metered GPUs at each window edge from this
+            process. False where every rank synchronizes its own GPU before the window opens
+            (`runner.machine.distributed`), so this process makes no context on other GPUs.
     """
 
     def __init__(
-        self, *, gpu_indices: list[int], cpu: bool, power_sample_period_s: float = 0.0
+        self,
+        *,
+        gpu_indices: list[int],
+        cpu: bool,
+        power_sample_period_s: float = 0.0,
+        sync_execution: bool = True,
     ) -> None:
         from zeus.monitor import ZeusMonitor
 
@@ -288,7 +330,7 @@ class ZeusEnergyMeter:
             self._monitor = ZeusMonitor(gpu_indices=gpu_indices, cpu_indices=[])
             if power_sample_period_s > 0:
                 try:
-                    self._power_monitor = _power_monitor(gpu_indices[0], power_sample_period_s)
+                    self._power_monitor = _power_monitor(gpu_indices, power_sample_period_s)
                     self.timeline_period_s = power_sample_period_s
                 except Exception as error:  # the sampler is optional; say why it is missing
                     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -306,7 +348,8 @@ class ZeusEnergyMeter:
         else:
             raise ValueError("ZeusEnergyMeter needs a GPU index or cpu=True")
         self._gpu = bool(gpu_indices)
-        self._gpu_index = gpu_indices[0] if gpu_indices else None
+        self._sync = self._gpu and sync_execution
+        self._gpu_indices = list(gpu_indices)
         self.reason: str | None = None
 
     @property
@@ -314,15 +357,19 @@ class ZeusEnergyMeter:
         return True
 
     def begin(self, name: str) -> None:
-        self._monitor.begin_window(name, sync_execution=self._gpu)
+        self._monitor.begin_window(name, sync_execution=self._sync)
 
     def end(self, name: str) -> EnergyReading:
-        measurement = self._monitor.end_window(name, sync_execution=self._gpu)
+        measurement = self._monitor.end_window(name, sync_execution=self._sync)
         if self._gpu:
-            energy = float(sum(measurement.gpu_energy.values()))
-        else:
-            energy = float(sum((measurement.cpu_energy or {}).values()))
-            energy += float(sum((measurement.dram_energy or {}).values()))
+            per_device = {f"gpu:{i}": float(e) for i, e in sorted(measurement.gpu_energy.items())}
+            return EnergyReading(
+                energy_j=float(sum(per_device.values())),
+                duration_s=float(measurement.time),
+                per_device_j=per_device if len(per_device) > 1 else None,
+            )
+        energy = float(sum((measurement.cpu_energy or {}).values()))
+        energy += float(sum((measurement.dram_energy or {}).values()))
         return EnergyReading(energy_j=energy, duration_s=float(measurement.time))
 
     def power_timeline(self, start: float, end: float) -> PowerTimeline | None:
@@ -335,10 +382,13 @@ class ZeusEnergyMeter:
             return None
         # One period of margin on each side, so the integral can interpolate at the edges.
         period = self.timeline_period_s
-        timelines = monitor.get_power_timeline(
-            domain, gpu_index=self._gpu_index, start_time=start - period, end_time=end + period
-        )
-        samples = [(float(t), float(w)) for t, w in timelines.get(self._gpu_index, [])]
+        per_gpu = []
+        for index in self._gpu_indices:
+            timelines = monitor.get_power_timeline(
+                domain, gpu_index=index, start_time=start - period, end_time=end + period
+            )
+            per_gpu.append([(float(t), float(w)) for t, w in timelines.get(index, [])])
+        samples = sum_timelines(per_gpu)
         return PowerTimeline(
             source=f"zeus-power-monitor:{domain}", period_s=period, samples=samples
         )
@@ -372,7 +422,13 @@ def rapl_available() -> bool:
 
 
 def make_energy_meter(
-    choice: str, device: str, gpu_index: int = 0, power_sample_period_s: float = 0.0
+    choice: str,
+    device: str,
+    gpu_index: int = 0,
+    power_sample_period_s: float = 0.0,
+    *,
+    gpu_indices: list[int] | None = None,
+    sync_execution: bool = True,
 ) -> EnergyMeter:
     """Pick the meter for a run.
 
@@ -382,6 +438,8 @@ def make_energy_meter(
         gpu_index: CUDA device index to meter when `device == "cuda"`.
         power_sample_period_s: on a GPU, sample a power timeline every this many seconds with
             Zeus' `PowerMonitor` (0: no timeline).
+        gpu_indices: every GPU of the point (a tensor-parallel point), instead of `gpu_index`.
+        sync_execution: see `ZeusEnergyMeter`.
     """
     if choice == "none":
         return NullEnergyMeter("energy_meter=none in the run config")
@@ -394,7 +452,10 @@ def make_energy_meter(
     if device == "cuda":
         if nvml_available():
             return ZeusEnergyMeter(
-                gpu_indices=[gpu_index], cpu=False, power_sample_period_s=power_sample_period_s
+                gpu_indices=list(gpu_indices) if gpu_indices else [gpu_index],
+                cpu=False,
+                power_sample_period_s=power_sample_period_s,
+                sync_execution=sync_execution,
             )
         return NullEnergyMeter("NVML is not readable on this machine (no NVIDIA driver?)")
     if rapl_available():

@@ -17,6 +17,7 @@ over its requests (`energy_per_response_j`) and over its output tokens (`energy_
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 import sys
 import time
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 from runner.config import RunConfig, write_root
 from runner.errors import PointFailed
 from runner.machine.device import resolve_device
+from runner.machine.distributed import RankMeter, Ranks
 from runner.machine.energy import EnergyMeter, PowerTimeline, checked_energy, make_energy_meter
 from runner.machine.provenance import collect_provenance, hardware_slug, utc_now
 from runner.measure.backends import Backend, make_backend
@@ -37,6 +39,8 @@ from runner.records.layout import performance_parts
 from runner.records.load import RAW_DATA_SUFFIX
 from runner.records.performance import (
     SCHEMA_VERSION,
+    DeviceSummary,
+    DeviceWindow,
     EnergyInfo,
     EnergyWindow,
     EnergyWindows,
@@ -57,7 +61,7 @@ from runner.records.store import (
     sha256_bytes,
     write_record_with_raw_data,
 )
-from runner.workload.models import LoadedModel, load_model
+from runner.workload.models import LoadedModel, load_model, tensor_parallel_kwargs
 from runner.workload.prompts import Prompt, load_prompt_set, sample_prompts
 
 
@@ -123,6 +127,8 @@ class MeasuredWindow:
     wall_start: float
     wall_end: float
     timeline: PowerTimeline | None = None
+    per_device_j: dict[str, float] | None = None
+    idle_per_device_w: dict[str, float] | None = None
 
     @property
     def requests(self) -> int:
@@ -172,15 +178,27 @@ def batches_of(prompts: list[Prompt], size: int) -> list[list[Prompt]]:
 
 def measure_idle(meter: EnergyMeter, seconds: float) -> tuple[float | None, float | None]:
     """Mean power (W) over an idle window of `seconds` and its length (s); Nones if unmetered."""
+    power, duration, _ = idle_window(meter, seconds)
+    return power, duration
+
+
+def idle_window(
+    meter: EnergyMeter, seconds: float
+) -> tuple[float | None, float | None, dict[str, float] | None]:
+    """`measure_idle`, plus each device's mean idle power (W) where the meter reads devices one
+    by one (the same GPUs as the point's windows)."""
     if not meter.available or seconds <= 0:
-        return None, None
+        return None, None, None
     meter.begin("idle")
     time.sleep(seconds)
     reading = meter.end("idle")
     energy, _ = checked_energy(reading, meter.resolution_s)
     if energy is None or reading.duration_s <= 0:
-        return None, reading.duration_s
-    return energy / reading.duration_s, reading.duration_s
+        return None, reading.duration_s, None
+    per_device = None
+    if reading.per_device_j is not None:
+        per_device = {name: e / reading.duration_s for name, e in reading.per_device_j.items()}
+    return energy / reading.duration_s, reading.duration_s, per_device
 
 
 def peak_memory(device: str) -> tuple[int | None, str | None]:
@@ -237,6 +255,51 @@ def task_info(config: RunConfig, prompt_set_sha256: str, prompt_ids: list[str]) 
     )
 
 
+@dataclasses.dataclass
+class PendingRecord:
+    """A measured point whose record is not written yet (picklable: a rank hands it over).
+
+    Attributes:
+        folder: where the record goes.
+        run_id: the record's run id.
+        rows: the raw per-request rows (written beside the record).
+        fields: every `PerformanceRecord` field but `raw_data`.
+    """
+
+    folder: Path
+    run_id: str
+    rows: list[dict[str, Any]]
+    fields: dict[str, Any]
+
+
+def write_pending(pending: PendingRecord) -> Path:
+    """Write a measured point's raw data, then its record (atomically); return the record's path."""
+    return write_record_with_raw_data(
+        pending.folder,
+        pending.run_id,
+        RAW_DATA_SUFFIX,
+        pending.rows,
+        lambda raw_data: PerformanceRecord(**pending.fields, raw_data=raw_data),
+    )[0]
+
+
+def calibration_for(
+    config: RunConfig, calibration: CalibrationLookup | None, device: str
+) -> str | None:
+    """The run id of the calibration the record links to (None when `calibrate` is false)."""
+    if not config.calibrate:
+        return None
+    if calibration is None:
+        raise ValueError("run_point: config.calibrate is true but no calibration was given")
+    return calibration(
+        Path(config.results_dir),
+        device,
+        config.model.dtype,
+        energy_meter=config.energy_meter,
+        write_root=write_root(config),
+    )
+
+
 def run_point(
     config: RunConfig,
     *,
@@ -246,6 +309,9 @@ def run_point(
 ) -> Path:
     """Benchmark one point and write its record; return the record's path.
 
+    A point with `parallel.tensor` above 1 runs as that many ranks
+    (`runner.measure.tensor_parallel`); its record is written only after every rank succeeded.
+
     Args:
         config: the validated run config.
         calibration: finds (or measures) the calibration the record links to; required when
@@ -254,31 +320,67 @@ def run_point(
         progress: show a progress bar over measured batches.
 
     Raises:
-        UserError: bad input, model not loadable, out of memory, disk full. No record is written.
+        UserError: bad input, model not loadable, out of memory, disk full, a rank failed. No
+            record is written.
+    """
+    if config.parallel.tensor > 1:
+        from runner.measure.tensor_parallel import run_tensor_parallel_point
+
+        return run_tensor_parallel_point(
+            config, calibration=calibration, meter=meter, progress=progress
+        )
+    started_utc = utc_now()
+    device = resolve_device(config.backend.device)
+    calibration_id = calibration_for(config, calibration, device)
+    pending = measure_point(
+        config,
+        device=device,
+        calibration_id=calibration_id,
+        started_utc=started_utc,
+        meter=meter,
+        progress=progress,
+    )
+    return write_pending(pending)
+
+
+def measure_point(
+    config: RunConfig,
+    *,
+    device: str,
+    calibration_id: str | None,
+    started_utc: str,
+    meter: EnergyMeter | None = None,
+    progress: bool = True,
+    ranks: Ranks | None = None,
+) -> PendingRecord:
+    """Load, warm up and measure one point; return its record, not yet written.
+
+    With `ranks` (one rank of a tensor-parallel point) every rank runs exactly these steps on
+    its shard of the model; rank 0's meter covers every GPU of the point, rank 0's clock decides
+    when a window has lasted long enough, and only rank 0's result is written.
     """
     import torch
 
-    started_utc = utc_now()
-    device = resolve_device(config.backend.device)
     torch.manual_seed(config.seed)
     prompt_set = load_prompt_set(config.task.prompt_set, config.task.prompt_format)
     warmup_count = config.warmup_batches * config.batch_size
     sample = sample_prompts(prompt_set.prompts, config.num_prompts + warmup_count, config.seed)
     warmup_prompts, measured_prompts = sample[:warmup_count], sample[warmup_count:]
-    calibration_id = None
-    if config.calibrate:
-        if calibration is None:
-            raise ValueError("run_point: config.calibrate is true but no calibration was given")
-        calibration_id = calibration(
-            Path(config.results_dir),
-            device,
-            config.model.dtype,
-            energy_meter=config.energy_meter,
-            write_root=write_root(config),
-        )
 
-    loaded = load_model(config.model, device)
-    if meter is None:
+    tensor = config.parallel.tensor
+    loaded = load_model(config.model, device, tensor_parallel=tensor)
+    if ranks is not None:
+        point_meter = None
+        if ranks.leader:
+            point_meter = meter or make_energy_meter(
+                config.energy_meter,
+                device,
+                power_sample_period_s=config.power_sample_period_s,
+                gpu_indices=list(range(ranks.world_size)),
+                sync_execution=False,
+            )
+        meter = RankMeter(ranks, point_meter)
+    elif meter is None:
         meter = make_energy_meter(
             config.energy_meter, device, power_sample_period_s=config.power_sample_period_s
         )
@@ -302,6 +404,13 @@ def run_point(
         if number == 0 and backend.name != "eager":
             compile_time_s = time.perf_counter() - warmup_started
     warmup_time_s = time.perf_counter() - warmup_started
+    if ranks is not None:
+        print(
+            f"parallel.tensor={tensor}: rank {ranks.rank} of {ranks.world_size} "
+            f"(pid {os.getpid()}, {device}) loaded and warmed up; measuring",
+            file=sys.stderr,
+            flush=True,
+        )
 
     backend.begin_measurement()
     windows = measure_windows(
@@ -314,10 +423,15 @@ def run_point(
         idle_seconds=config.idle_seconds,
         progress=progress,
         label=f"{config.model.name} {config.task.name} bs={config.batch_size}",
+        decide=None if ranks is None else ranks.share,
     )
     backend.end_measurement()
     measured = [batch for window in windows for batch in window.batches]
     idle_power_w, idle_window_s = pooled_idle(windows)
+    per_rank_memory = None
+    if ranks is not None:
+        check_ranks_agree(ranks, measured)
+        per_rank_memory = ranks.gather(peak_memory(device)[0])
     ended_utc = utc_now()
 
     identity = Identity(
@@ -330,56 +444,132 @@ def run_point(
         backend=config.backend.name,
         config_hash=config_hash(config),
         configuration=single_device(
-            batching="static", precision=config.model.dtype, batch_size=config.batch_size
+            batching="static",
+            precision=config.model.dtype,
+            batch_size=config.batch_size,
+            tensor_parallel=tensor,
         ),
     )
     run_id = new_run_id()
-    folder = record_folder(write_root(config), identity)
-    return write_record_with_raw_data(
-        folder,
-        run_id,
-        RAW_DATA_SUFFIX,
-        raw_data_rows(run_id, measured),
-        lambda raw_data: PerformanceRecord(
-            schema_version=SCHEMA_VERSION,
-            kind="performance",
-            run_id=run_id,
-            source=MeasuredSource(),
-            identity=identity,
-            model=model_info(config, loaded),
-            task=task_info(config, prompt_set.sha256, [p.id for p in measured_prompts]),
-            energy=EnergyInfo(
+    summary = build_summary(windows, device, loaded.load_time_s, warmup_time_s, compile_time_s)
+    if per_rank_memory is not None:
+        summary = summary.model_copy(
+            update={
+                "peak_memory_bytes": sum(m for m in per_rank_memory if m is not None),
+                "per_device": device_summaries(windows, meter, device, per_rank_memory),
+            }
+        )
+    return PendingRecord(
+        folder=record_folder(write_root(config), identity),
+        run_id=run_id,
+        rows=raw_data_rows(run_id, measured),
+        fields={
+            "schema_version": SCHEMA_VERSION,
+            "kind": "performance",
+            "run_id": run_id,
+            "source": MeasuredSource(),
+            "identity": identity,
+            "model": model_info(config, loaded),
+            "task": task_info(config, prompt_set.sha256, [p.id for p in measured_prompts]),
+            "energy": EnergyInfo(
                 source=meter.source,  # type: ignore[arg-type]
                 reason=meter.reason or _first_reason(windows),
                 devices=list(meter.devices),
                 idle_power_w=idle_power_w,
                 idle_window_s=idle_window_s,
             ),
-            measurements=build_measurements(measured),
-            summary=build_summary(
-                windows, device, loaded.load_time_s, warmup_time_s, compile_time_s
-            ),
-            provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
-            raw_data=raw_data,
-            calibration_id=calibration_id,
-            config=config_to_dict(config),
-            energy_windows=energy_windows_block(windows, meter, config.min_window_s),
-            execution=execution_block(backend, config, loaded.tokenizer),
-        ),
-    )[0]
+            "measurements": build_measurements(measured),
+            "summary": summary,
+            "provenance": collect_provenance(device, config.seed, started_utc, ended_utc),
+            "calibration_id": calibration_id,
+            "config": config_to_dict(config),
+            "energy_windows": energy_windows_block(windows, meter, config.min_window_s),
+            "execution": execution_block(backend, config, loaded.tokenizer, ranks),
+        },
+    )
 
 
-def execution_block(backend: Backend, config: RunConfig, tokenizer: Any) -> Execution:
+def check_ranks_agree(ranks: Ranks, measured: list[MeasuredBatch]) -> None:
+    """Refuse a tensor-parallel point whose ranks generated different tokens (they must not:
+    every rank decodes the same all-gathered logits).
+
+    Raises:
+        PointFailed: naming the first rank whose responses differ from rank 0's.
+    """
+    mine = sha256_bytes(
+        canonical_json(
+            [[r.response_tokens, r.text] for b in measured for r in b.result.requests]
+        ).encode("utf-8")
+    )
+    digests = ranks.gather(mine)
+    for rank, digest in enumerate(digests):
+        if digest != digests[0]:
+            raise PointFailed(
+                f"parallel.tensor={ranks.world_size}: rank {rank} generated other responses "
+                "than rank 0; the point is not written"
+            )
+
+
+def device_summaries(
+    windows: list[MeasuredWindow], meter: EnergyMeter, device: str, memory: list[int | None]
+) -> list[DeviceSummary]:
+    """Per-device figures of a multi-device point, by rank: energy over every window (J), idle
+    power (W, duration-weighted over the idle windows) and peak memory (bytes).
+
+    A rank's device is the meter's device of the same position where the meter reads one per
+    rank (`gpu:<rank>`), else `gpu:<rank>` on CUDA and `cpu` on a CPU; energy is null where the
+    meter does not read devices one by one (a CPU package, no meter).
+    """
+    names = list(meter.devices)
+    if len(names) != len(memory):
+        names = [f"gpu:{rank}" if device == "cuda" else "cpu" for rank in range(len(memory))]
+    out = []
+    for rank, name in enumerate(names):
+        energies = [(w.per_device_j or {}).get(name) for w in windows]
+        energy = None if any(e is None for e in energies) else float(sum(energies))  # type: ignore[arg-type]
+        idle = [
+            ((w.idle_per_device_w or {}).get(name), w.idle_window_s)
+            for w in windows
+            if w.idle_window_s
+        ]
+        idle_power = None
+        if idle and all(power is not None for power, _ in idle):
+            total = sum(length for _, length in idle)  # type: ignore[misc]
+            idle_power = sum(power * length for power, length in idle) / total  # type: ignore[operator]
+        out.append(
+            DeviceSummary(
+                rank=rank,
+                device=name,
+                energy_j=energy,
+                idle_power_w=idle_power,
+                peak_memory_bytes=memory[rank],
+            )
+        )
+    return out
+
+
+def execution_block(
+    backend: Backend, config: RunConfig, tokenizer: Any, ranks: Ranks | None = None
+) -> Execution:
     """The backend's `execution` block, with the facts of the workload a reader should know."""
     execution = backend.execution()
-    if config.model.source != "random-init":
+    notes = list(execution.notes)
+    if ranks is not None:
+        _, form = tensor_parallel_kwargs(ranks.world_size)
+        notes.append(
+            f"tensor parallel: {ranks.world_size} torch.distributed ranks ({ranks.backend}), one "
+            f"per device, the model loaded with from_pretrained({form}); rank 0 timed the "
+            "batches and read the meter over every device of the point"
+        )
+    if config.model.source == "random-init":
+        notes.append(
+            f"random-init model: prompts were tokenized with the embedded tiny model's tokenizer "
+            f"({len(tokenizer)} tokens), not {config.model.hf_id}'s, so prompt lengths in tokens "
+            "differ from the real model's; EOS is the real model's id from init_config"
+        )
+    if notes == execution.notes:
         return execution
-    note = (
-        f"random-init model: prompts were tokenized with the embedded tiny model's tokenizer "
-        f"({len(tokenizer)} tokens), not {config.model.hf_id}'s, so prompt lengths in tokens "
-        "differ from the real model's; EOS is the real model's id from init_config"
-    )
-    return execution.model_copy(update={"notes": [*execution.notes, note]})
+    return execution.model_copy(update={"notes": notes})
 
 
 def measure_windows(
@@ -393,6 +583,7 @@ def measure_windows(
     idle_seconds: float,
     progress: bool = False,
     label: str = "",
+    decide: Callable[[bool], bool] | None = None,
 ) -> list[MeasuredWindow]:
     """Run `repeats` steady-state energy windows and attribute their energy to batches.
 
@@ -402,6 +593,8 @@ def measure_windows(
     Args:
         generate: runs one batch of prompts and returns its timing.
         meter: the energy meter; its counter is read once per window.
+        decide: turns this process's "the window is long enough" into the decision every
+            process of the point takes (a tensor-parallel point: rank 0's); None: this one's.
     """
     from rich.progress import Progress
 
@@ -410,7 +603,7 @@ def measure_windows(
     with Progress(disable=not progress, transient=True) as bar:
         bar_task = bar.add_task(label, total=None)
         for number in range(repeats):
-            idle_power_w, idle_window_s = measure_idle(meter, idle_seconds)
+            idle_power_w, idle_window_s, idle_per_device_w = idle_window(meter, idle_seconds)
             name = f"window-{number}"
             meter.begin(name)
             wall_start = time.time()
@@ -428,7 +621,10 @@ def measure_windows(
                     )
                     bar.advance(bar_task, len(batch))
                 passes += 1
-                if time.perf_counter() - started >= min_window_s:
+                finished = time.perf_counter() - started >= min_window_s
+                if decide is not None:
+                    finished = decide(finished)
+                if finished:
                     break
             wall_end = time.time()
             reading = meter.end(name)
@@ -449,6 +645,8 @@ def measure_windows(
                     wall_start=wall_start,
                     wall_end=wall_end,
                     timeline=timeline,
+                    per_device_j=reading.per_device_j if energy is not None else None,
+                    idle_per_device_w=idle_per_device_w,
                 )
             )
     for window in windows:
@@ -541,10 +739,22 @@ def energy_windows_block(
                 idle_window_s=w.idle_window_s,
                 energy_above_idle_j=w.energy_above_idle_j,
                 timeline=_timeline_block(w),
+                per_device=_device_windows(w),
             )
             for w in windows
         ],
     )
+
+
+def _device_windows(window: MeasuredWindow) -> list[DeviceWindow] | None:
+    """Each device's energy (J) and idle power (W) of a window metered device by device."""
+    if window.per_device_j is None:
+        return None
+    idle = window.idle_per_device_w or {}
+    return [
+        DeviceWindow(device=name, energy_j=energy, idle_power_w=idle.get(name))
+        for name, energy in window.per_device_j.items()
+    ]
 
 
 def raw_data_rows(run_id: str, measured: list[MeasuredBatch]) -> list[dict[str, Any]]:

@@ -2,7 +2,10 @@
 
 The leg checks the machine against its runner entry (conf/runners.yaml) before anything else,
 then benchmarks every task of each changed model with params.yaml's settings (the runner's own
-settings override them), and on the accuracy leg scores the accuracy suite. Everything it writes
+settings override them), and on the accuracy leg scores the accuracy suite. A model that needs N
+GPUs (its `min_gpus`, or its weights against one GPU's memory: `runner.config.gpus_needed`)
+runs tensor-parallel on N of the runner's `gpus` (`parallel.tensor=N`); one that needs more than
+the runner has is not benchmarked there, in one line. Everything it writes
 goes into one new run folder (`results/runs/<hardware>/<run-id>/records`, see
 runner.publish.pipeline), while earlier calibrations and accuracy records are looked up in the
 whole results tree: a machine that already has a calibration on main reuses it, and a model
@@ -16,16 +19,52 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner.config import check_safe_name
+from runner.config import check_safe_name, gpus_needed
 from runner.errors import UserError
 from runner.publish.pipeline import load_params, run_folder
 from runner.publish.runners import (
+    RunnerEntry,
     check_machine,
     detected_device,
     entry_for,
     eval_overrides,
     run_overrides,
+    visible_gpu_names,
 )
+
+
+def gpu_memory_bytes(device: str) -> int | None:
+    """One GPU's memory (device 0), in bytes; None on a CPU runner."""
+    if device != "cuda":
+        return None
+    import torch
+
+    return int(torch.cuda.get_device_properties(0).total_memory)
+
+
+def tensor_parallel_for(model: str, entry: RunnerEntry, memory: int | None) -> int:
+    """The tensor-parallel degree a model runs with on this runner.
+
+    Raises:
+        UserError: the model needs more GPUs than the runner has (one line, both counts).
+    """
+    from runner.compose import compose_run_config, hydra_context
+
+    with hydra_context():
+        config = compose_run_config([f"model={model}"]).model
+    needed = gpus_needed(config, memory)
+    if needed > entry.gpus:
+        why = (
+            f"min_gpus: {config.min_gpus}"
+            if config.min_gpus is not None
+            else f"{config.params} params in {config.dtype} against "
+            f"{(memory or 0) / 2**30:.0f} GiB per GPU"
+        )
+        raise UserError(
+            f"{model} needs {needed} GPUs ({why}); runner {entry.label} has {entry.gpus} "
+            f"(conf/runners.yaml gpus): not benchmarked here"
+        )
+    return needed
 
 
 def benchmark_leg(
@@ -41,7 +80,8 @@ def benchmark_leg(
     from runner.measure.sweep import run_sweep
 
     entry = entry_for(repo, label)
-    check_machine(entry, detected_device())
+    device = check_machine(entry, detected_device(), visible_gpu_names())
+    memory = gpu_memory_bytes(device)
     params = load_params(repo)
     for model in models:
         check_safe_name("--models", model)
@@ -49,14 +89,27 @@ def benchmark_leg(
     where = [f"results_dir={results}", f"results_subdir={subdir}"]
     failures = 0
     for model in models:
+        try:
+            tensor = tensor_parallel_for(model, entry, memory)
+        except UserError as error:
+            failures += 1
+            print(f"pr-benchmark: {error}", file=sys.stderr)
+            continue
         overrides = [
             f"model={model}",
             f"task={','.join(params['tasks'])}",
             *where,
             *run_overrides(entry, params),
+            *([f"parallel.tensor={tensor}"] if tensor > 1 else []),
         ]
         failures += run_sweep(overrides, multirun=True, calibration=ensure_calibration) != 0
-        if entry.accuracy:
+        if entry.accuracy and tensor > 1:
+            print(
+                f"pr-benchmark: accuracy of {model} not scored: it needs {tensor} GPUs and "
+                "leaderboard eval runs in one process",
+                file=sys.stderr,
+            )
+        elif entry.accuracy:
             try:
                 run_eval([f"model={model}", *where, *eval_overrides(entry, params)], multirun=False)
             except UserError as error:

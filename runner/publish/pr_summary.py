@@ -1,8 +1,9 @@
 """`leaderboard pr-summary`: the markdown a benchmark PR comment shows.
 
-For the named models: their rows (one per task, hardware, batch size and backend, pooled over
-runs like the site does: energy = sum of energy / sum of requests, latency = request-weighted
-mean), and for each task and hardware where each row lands on the energy-vs-latency Pareto front
+For the named models: their rows (one per task, hardware, configuration and backend: `2 GPUs ·
+TP2 · bs 8` is a row of its own, never pooled with one GPU; pooled over runs like the site
+does: energy = sum of energy / sum of requests, latency = request-weighted mean), and for each
+task and hardware where each row lands on the energy-vs-latency Pareto front
 (`leaderboard_site.pareto`, both lower is better): on the front, or dominated and by which
 rows. A row without energy is "not measured" and is not placed. Accuracy scores of the same
 model revision are listed when accuracy records exist.

@@ -1,13 +1,13 @@
 """The GPU runner registry (`conf/runners.yaml`): the workflow matrix and each job's checks.
 
-Every self-hosted runner label has one entry: which device it must have (`cuda` needs a usable
-CUDA device whose name matches `gpu_name` as whole words: "H200" is not "GH200"), whether its
-leg also runs the accuracy suite, and its runner-side settings (batch sizes, prompts, extra
-Hydra overrides). The benchmark workflow makes its matrix from the enabled entries
-(`leaderboard runner-matrix`), and each job checks the machine against its entry before it
-benchmarks anything (`leaderboard runner-check`), so an "h100" job that landed on a CPU, or on a
-machine whose driver is too old for its torch, fails in one line instead of filing CPU records
-as GPU ones.
+Every self-hosted runner label has one entry: which device it must have (`cuda` needs `gpus`
+usable CUDA devices, default 1, each one's name matching `gpu_name` as whole words: "H200" is not
+"GH200"), whether its leg also runs the accuracy suite, and its runner-side settings (batch
+sizes, prompts, extra Hydra overrides). The benchmark workflow makes its matrix from the enabled
+entries (`leaderboard runner-matrix`), and each job checks the machine against its entry before
+it benchmarks anything (`leaderboard runner-check`), so an "h100" job that landed on a CPU, on a
+machine whose driver is too old for its torch, or with fewer GPUs than its entry says, fails in
+one line instead of filing CPU records as GPU ones.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ ENTRY_KEYS = {
     "enabled",
     "device",
     "gpu_name",
+    "gpus",
     "accuracy",
     "overrides",
     "eval_overrides",
@@ -44,12 +45,15 @@ class RunnerEntry:
         label: the runner label (`runs-on: [self-hosted, gpu, <label>]`).
         enabled: part of the benchmark matrix.
         device: `cuda` (a usable CUDA device is required) or `cpu`.
-        gpu_name: for `cuda`, a pattern (a regular expression, case-insensitive) that
-            `torch.cuda.get_device_name(0)` must contain as whole words (`gpu_name_matches`).
+        gpu_name: for `cuda`, a pattern (a regular expression, case-insensitive) that the
+            name of every visible GPU the leg uses must contain as whole words
+            (`gpu_name_matches`).
         accuracy: this leg also runs the accuracy suite.
         settings: runner-side values of params.yaml `benchmark:` keys.
         overrides: extra Hydra overrides for every run on this runner.
         eval_overrides: extra Hydra overrides for the accuracy suite on this runner.
+        gpus: GPUs of the machine a leg may use (a model that needs N runs tensor-parallel on
+            N of them, `runner.publish.leg`); 1 for a CPU runner.
     """
 
     label: str
@@ -60,6 +64,7 @@ class RunnerEntry:
     settings: dict[str, Any] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
     eval_overrides: tuple[str, ...] = ()
+    gpus: int = 1
 
 
 def gpu_name_pattern(gpu_name: str) -> re.Pattern[str]:
@@ -136,6 +141,11 @@ def _entry(path: Path, label: str, raw: Any) -> RunnerEntry:
             raise ConfigError(
                 f"{_field(path, label, 'gpu_name')}: expected a regular expression ({error})"
             ) from None
+    gpus = raw.get("gpus", 1)
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or not 1 <= gpus <= 64:
+        raise ConfigError(f"{_field(path, label, 'gpus')}: expected a GPU count from 1 to 64")
+    if device == "cpu" and gpus != 1:
+        raise ConfigError(f"{_field(path, label, 'gpus')}: expected 1 (or none) for a cpu runner")
     lists: dict[str, tuple[str, ...]] = {}
     for key in ("overrides", "eval_overrides"):
         values = raw.get(key, [])
@@ -159,6 +169,7 @@ def _entry(path: Path, label: str, raw: Any) -> RunnerEntry:
         settings=settings,
         overrides=lists["overrides"],
         eval_overrides=lists["eval_overrides"],
+        gpus=gpus,
     )
 
 
@@ -211,8 +222,29 @@ def detected_device() -> tuple[str, str | None, str]:
     return "cuda", torch.cuda.get_device_name(0), ""
 
 
-def check_machine(entry: RunnerEntry, detected: tuple[str, str | None, str]) -> str:
+def visible_gpu_names() -> list[str]:
+    """The name of every CUDA device this process sees (CUDA_VISIBLE_DEVICES), in index order."""
+    import torch
+
+    try:
+        if torch.version.cuda is None or not torch.cuda.is_available():
+            return []
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # a broken driver: `detected_device` says why
+        return []
+
+
+def check_machine(
+    entry: RunnerEntry,
+    detected: tuple[str, str | None, str],
+    visible: list[str] | None = None,
+) -> str:
     """Refuse a machine that is not what its runner entry says; return the device to use.
+
+    Args:
+        entry: the runner's registry entry.
+        detected: `detected_device()` of this machine.
+        visible: every visible GPU's name (`visible_gpu_names()`); None: only the detected one.
 
     Raises:
         UserError: one line: the label, what it expects, what this machine has.
@@ -230,6 +262,20 @@ def check_machine(entry: RunnerEntry, detected: tuple[str, str | None, str]) -> 
                 f"runner {entry.label}: expected a GPU whose name contains {entry.gpu_name!r} "
                 f"as whole words, this machine has {gpu_name!r}; fix the runner's label or "
                 f"{REGISTRY_FILE}"
+            )
+        names = visible if visible is not None else [gpu_name or ""]
+        if len(names) < entry.gpus:
+            raise UserError(
+                f"runner {entry.label}: expected {entry.gpus} visible GPUs ({REGISTRY_FILE} "
+                f"gpus), this machine shows {len(names)} (CUDA_VISIBLE_DEVICES); nothing was "
+                "benchmarked"
+            )
+        others = [n for n in names[: entry.gpus] if not gpu_name_matches(entry.gpu_name, n)]
+        if others:
+            raise UserError(
+                f"runner {entry.label}: expected {entry.gpus} GPUs whose names contain "
+                f"{entry.gpu_name!r}, this machine also has {others[0]!r} among them; fix "
+                f"CUDA_VISIBLE_DEVICES or {REGISTRY_FILE}"
             )
         return "cuda"
     return "cpu"
@@ -264,10 +310,11 @@ def cmd_runner_check(args: argparse.Namespace) -> int:
     from runner.machine.provenance import hardware_slug
 
     entry = entry_for(args.repo, args.label)
-    device = check_machine(entry, detected_device())
+    device = check_machine(entry, detected_device(), visible_gpu_names())
     print(f"device={device}")
     print(f"hardware={hardware_slug(device)}")
     print(f"accuracy={'true' if entry.accuracy else 'false'}")
+    print(f"gpus={entry.gpus}")
     return 0
 
 

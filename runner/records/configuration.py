@@ -42,8 +42,9 @@ class Configuration(BaseModel):
     """How a point ran. Units: counts of devices and requests; `precision` as named.
 
     Attributes:
-        num_devices: devices the point ran on (GPUs; 1 for a CPU point). Energy, power and
-            throughput of the record are for all of them together.
+        num_devices: devices the point ran on (GPUs; 1 for a CPU point, except a
+            tensor-parallel CPU point, whose ranks each count as one device on their share of
+            the cores). Energy, power and throughput of the record are for all of them together.
         tensor_parallel / pipeline_parallel / expert_parallel / data_parallel: the parallel
             layout's degrees (1 = not split that way).
         batching: `static` (batches of `batch_size` requests that start together) or
@@ -62,8 +63,8 @@ class Configuration(BaseModel):
         default=None,
         ge=1,
         le=65_536,
-        description="devices (GPUs; 1 for a CPU point); energy, power and throughput are for "
-        "all of them together",
+        description="devices (GPUs; 1 for a CPU point unless it ran tensor-parallel ranks); "
+        "energy, power and throughput are for all of them together",
     )
     tensor_parallel: int | None = Field(**_DEGREE, description="tensor-parallel degree")
     pipeline_parallel: int | None = Field(**_DEGREE, description="pipeline-parallel degree")

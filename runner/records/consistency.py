@@ -93,6 +93,30 @@ def measured_relations(record: PerformanceRecord) -> Iterator[Relation]:
             "measurements.batch_time_s.mean × measurements.batch_time_s.n",
             m.batch_time_s.mean * m.batch_time_s.n,
         )
+    if windows is not None:
+        for window in windows.windows:
+            if window.per_device and window.energy_j is not None:
+                yield Relation(
+                    f"energy_windows.windows[{window.index}].energy_j",
+                    window.energy_j,
+                    f"sum of energy_windows.windows[{window.index}].per_device[].energy_j",
+                    sum(device.energy_j for device in window.per_device),
+                )
+    devices = s.per_device or []
+    if s.energy_j is not None and devices and all(d.energy_j is not None for d in devices):
+        yield Relation(
+            "summary.energy_j",
+            s.energy_j,
+            "sum of summary.per_device[].energy_j",
+            sum(d.energy_j for d in devices),  # type: ignore[misc]
+        )
+    if devices and s.peak_memory_bytes is not None:
+        yield Relation(
+            "summary.peak_memory_bytes",
+            s.peak_memory_bytes,
+            "sum of summary.per_device[].peak_memory_bytes",
+            sum(d.peak_memory_bytes or 0 for d in devices),
+        )
     if s.energy_j is None:
         return
     for name, value, expression, expected in (

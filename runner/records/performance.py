@@ -154,6 +154,27 @@ class Measurements(Strict):
     avg_power_w: Stat | None = Field(description="per batch: energy / batch time")
 
 
+class DeviceSummary(Strict):
+    """One device of a multi-device point (a tensor-parallel rank): its share of the figures.
+
+    Written only for points on more than one device (issue 25); null elsewhere.
+    """
+
+    rank: int = Field(ge=0, description="the torch.distributed rank that ran on this device")
+    device: str = Field(description="e.g. 'gpu:1' (the rank's CUDA device) or 'cpu'")
+    energy_j: float | None = Field(
+        ge=0,
+        description="this device's energy over every measured window, in J; null where the "
+        "meter does not read devices one by one",
+    )
+    idle_power_w: float | None = Field(
+        description="this device's mean power over the idle windows, in W"
+    )
+    peak_memory_bytes: int | None = Field(
+        description="this rank's peak memory (CUDA allocated on its GPU, or its process's RSS)"
+    )
+
+
 class Summary(Strict):
     """Pooled figures over every measured batch (the headline numbers of the leaderboard)."""
 
@@ -176,7 +197,10 @@ class Summary(Strict):
         description="sum over windows of (window energy - idle power x window time) / requests;"
         " null without an idle baseline"
     )
-    peak_memory_bytes: int | None
+    peak_memory_bytes: int | None = Field(
+        description="peak memory in bytes; on a multi-device point the sum of every device's "
+        "peak (per_device)"
+    )
     peak_memory_kind: Literal["cuda_max_allocated", "process_max_rss"] | None
     load_time_s: float = Field(ge=0, description="model load, not part of any measurement")
     warmup_time_s: float = Field(ge=0, description="warm-up batches, excluded from numbers")
@@ -184,6 +208,10 @@ class Summary(Strict):
         default=None,
         description="compiled backend: the first warm-up batch, which includes compilation "
         "(part of warmup_time_s, excluded from numbers); null for eager",
+    )
+    per_device: list[DeviceSummary] | None = Field(
+        default=None,
+        description="each device of a multi-device point, by rank (issue 25); null on one device",
     )
 
 
@@ -238,6 +266,16 @@ class PowerTimelineBlock(Strict):
     power_w: list[float] = Field(description="mean power of each bin, in W")
 
 
+class DeviceWindow(Strict):
+    """One device's share of an energy window metered device by device (a multi-GPU point)."""
+
+    device: str = Field(description="e.g. 'gpu:1'")
+    energy_j: float = Field(ge=0, description="this device's counter over the window, in J")
+    idle_power_w: float | None = Field(
+        default=None, description="this device's power over the idle window just before, in W"
+    )
+
+
 class EnergyWindow(Strict):
     """One steady-state energy window: whole passes over the measured prompt sample, run back to
     back until the window lasted at least `min_window_s`."""
@@ -261,7 +299,14 @@ class EnergyWindow(Strict):
         description="energy_j - idle_power_w x duration_s, in J"
     )
     timeline: PowerTimelineBlock | None = Field(
-        default=None, description="power sampled during the window; null without a sampler"
+        default=None,
+        description="power sampled during the window (summed over every GPU of the point); "
+        "null without a sampler",
+    )
+    per_device: list[DeviceWindow] | None = Field(
+        default=None,
+        description="each metered device's energy in the window (their sum is energy_j), on a "
+        "point of several GPUs (issue 25); null on one device",
     )
 
 

@@ -53,6 +53,8 @@ def ensure_tiny_model(seed: int = 0) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         build_tiny_model(staging, seed)
+        if not (staging / "config.json").exists():  # e.g. save_pretrained skipped off rank 0
+            raise RuntimeError(f"building the tiny model wrote no config.json into {staging}")
         try:
             staging.rename(target)
         except OSError:

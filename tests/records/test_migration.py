@@ -67,6 +67,10 @@ def test_every_schema_1_record_loads_unchanged_through_the_migration() -> None:
         for key in ("energy_windows", "execution"):
             if key not in original:
                 assert loaded.pop(key) is None
+        # ... and so do the per-device blocks of multi-device points (issue 25).
+        assert loaded["summary"].pop("per_device") is None
+        for window in (loaded.get("energy_windows") or {}).get("windows", []):
+            assert window.pop("per_device") is None
         assert loaded == original, path
         assert path.read_bytes() == before  # the file is never rewritten
     scan = scan_results(GOLDEN)
