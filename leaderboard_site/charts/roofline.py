@@ -112,6 +112,10 @@ def roofline_views(
     from runner.hardware.roofline import roofline_chart, roofline_points
 
     styles = styles or {}
+    # The roofline's ceilings are one device's: configurations on several devices are judged
+    # against N x those (their × floor and shares say so) but not drawn against one.
+    several = [r for r in rows if (r.get("num_devices") or 1) > 1]
+    rows = [r for r in rows if (r.get("num_devices") or 1) <= 1]
     by_calibration: dict[str, list[Row]] = {}
     for row in rows:
         key = row.get("calibration_id")
@@ -126,6 +130,10 @@ def roofline_views(
         left_out = f"{len(without)} row(s) judged against no calibration are not drawn"
         if missing_links:
             left_out += " (they link " + ", ".join(missing_links) + ", not in the results)"
+    if several:
+        left_out += ("; " if left_out else "") + (
+            f"{len(several)} row(s) on several GPUs are not drawn against one GPU's ceilings"
+        )
     if not by_calibration:
         title = "Roofline"
         empty = ChartSpec("chart-roofline-0", title, None, 0, len(rows), "no calibration")

@@ -336,6 +336,16 @@ def derive(
             notes.append(
                 f"calibration matmul is {calibration.dtype}, the run is {record.model.dtype}"
             )
+    # A configuration on N devices (tensor parallel) splits the weights, the cache and the work
+    # over them: it is judged against N x one device's ceilings and costs N x its price.
+    devices = getattr(getattr(record.identity, "configuration", None), "num_devices", None) or 1
+    if devices > 1:
+        bandwidth = None if bandwidth is None else bandwidth * devices
+        peak_flop_s = None if peak_flop_s is None else peak_flop_s * devices
+        notes.append(
+            f"ceilings and price are {devices} x one device's (the configuration's {devices} "
+            "devices together)"
+        )
     floor = _ratio(moved, bandwidth)
     achieved_bandwidth = _ratio(moved, tpot)
     achieved_flop_s = _ratio(step_flops, tpot)
@@ -347,7 +357,7 @@ def derive(
     carbon_per_1k = None
     if summary.energy_per_token_j is not None:
         carbon_per_1k = grams_co2e(summary.energy_per_token_j * 1000, intensity)
-    hour_usd = settings.hour_usd(record.identity.hardware_slug, record.provenance.device)
+    hour_usd = settings.hour_usd(record.identity.hardware_slug, record.provenance.device) * devices
     return DerivedMetrics(
         flops_per_token=flops,
         context_tokens=context,

@@ -164,6 +164,39 @@ def test_derive_tied_record_against_hand_values(settings) -> None:
     assert derived.grid_g_co2e_per_kwh == 480
 
 
+def test_a_two_device_configuration_is_judged_against_two_devices(settings) -> None:
+    record = make_record(
+        architecture=TIED,
+        params=TIED_PARAMS,
+        dtype="float32",
+        batch_size=2,
+        prompt_mean=80,
+        response_mean=40,
+        tpot_mean=1e-3,
+        energy_j=200.0,
+        requests=8,
+        output_tokens=400,
+        throughput=1000.0,
+    )
+    configuration = record.identity.configuration.model_copy(
+        update={"num_devices": 2, "tensor_parallel": 2}
+    )
+    split = record.model_copy(
+        update={"identity": record.identity.model_copy(update={"configuration": configuration})}
+    )
+    calibration = make_calibration(bandwidth=1e10, flop_s=1e11, dtype="float32")
+    derived = derive(split, calibration, settings)
+    # The same bytes over 2 x 1e10 bytes/s; the same FLOP/s over 2 x 1e11.
+    assert derived.bandwidth_floor_s == pytest.approx(1.261312e-4 / 2)
+    assert derived.x_floor == pytest.approx(1e-3 / (1.261312e-4 / 2))
+    assert derived.achieved_bandwidth_share == pytest.approx(0.1261312 / 2)
+    assert derived.achieved_flop_share == pytest.approx(1.1584e-2 / 2)
+    # Two GPUs' price; energy already covers both GPUs.
+    assert derived.cost_usd_per_1m_tokens == pytest.approx(2 * 3.0 / 3600 / 1000 * 1e6)
+    assert derived.tokens_per_j == pytest.approx(2.0)
+    assert any("2 x one device's" in note for note in derived.notes)
+
+
 def test_derive_gqa_record_against_hand_values(settings) -> None:
     record = make_record(
         architecture=GQA,
