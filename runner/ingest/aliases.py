@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -92,16 +93,18 @@ def default_path() -> Path:
     return conf_dir() / ALIASES_FILE
 
 
-def load_aliases(path: Path | None = None) -> HardwareAliases:
-    """Read and validate the aliases file (default: `conf/hardware_aliases.yaml`).
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def load_conf_file(path: Path, model: type[Model]) -> Model:
+    """A YAML file of `conf/` read and validated against `model`.
 
     Raises:
-        ConfigError: one line naming the file and the field: unreadable, not YAML, a wrong
-            field, an unsafe slug, or two names that differ only in case.
+        ConfigError: one line naming the file and the field: unreadable, not YAML, or a wrong
+            field.
     """
     import yaml
 
-    path = path or default_path()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -109,11 +112,22 @@ def load_aliases(path: Path | None = None) -> HardwareAliases:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     try:
-        parsed = AliasFile.model_validate(data)
+        return model.model_validate(data if data is not None else {})
     except ValidationError as error:
         first = error.errors()[0]
         location = ".".join(str(part) for part in first["loc"]) or "(file)"
         raise ConfigError(f"{path}: {location}: {first['msg']}") from None
+
+
+def load_aliases(path: Path | None = None) -> HardwareAliases:
+    """Read and validate the aliases file (default: `conf/hardware_aliases.yaml`).
+
+    Raises:
+        ConfigError: one line naming the file and the field: unreadable, not YAML, a wrong
+            field, an unsafe slug, or two names that differ only in case.
+    """
+    path = path or default_path()
+    parsed = load_conf_file(path, AliasFile)
     by_name: dict[str, Alias] = {}
     for name, alias in parsed.aliases.items():
         key = HardwareAliases.key(name)

@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runner.compose import conf_dir
 from runner.errors import ConfigError
+from runner.ingest.aliases import load_conf_file
 from runner.records.layout import SAFE_NAME
 
 MAPPING_FILE = "task_mapping.yaml"
@@ -87,24 +88,11 @@ def load_task_mapping(path: Path | None = None, known_tasks: set[str] | None = N
     Raises:
         ConfigError: one line naming the file and the field.
     """
-    import yaml
-
     explicit = path is not None
     path = path or default_path()
     if not explicit and not path.is_file():
         return TaskMapping(None, {})
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
-    try:
-        parsed = MappingFile.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        location = ".".join(str(part) for part in first["loc"]) or "(file)"
-        raise ConfigError(f"{path}: {location}: {first['msg']}") from None
+    parsed = load_conf_file(path, MappingFile)
     for source_id, tasks in parsed.mappings.items():
         for task, entry in tasks.items():
             where = f"{path}: mappings.{source_id}.{task}"

@@ -124,8 +124,9 @@ def test_carbon_and_cost_helpers() -> None:
 # --- one record -> every derived metric ---------------------------------------------------
 
 
-def test_derive_tied_record_against_hand_values(settings) -> None:
-    record = make_record(
+def tied_record():
+    """The tied-embeddings record whose derived metrics are computed by hand below."""
+    return make_record(
         architecture=TIED,
         params=TIED_PARAMS,
         dtype="float32",
@@ -138,6 +139,10 @@ def test_derive_tied_record_against_hand_values(settings) -> None:
         output_tokens=400,
         throughput=1000.0,
     )
+
+
+def test_derive_tied_record_against_hand_values(settings) -> None:
+    record = tied_record()
     calibration = make_calibration(bandwidth=1e10, flop_s=1e11, dtype="float32")
     derived = derive(record, calibration, settings)
     assert derived.calibration_id == "cal-1"
@@ -165,19 +170,7 @@ def test_derive_tied_record_against_hand_values(settings) -> None:
 
 
 def test_a_two_device_configuration_is_judged_against_two_devices(settings) -> None:
-    record = make_record(
-        architecture=TIED,
-        params=TIED_PARAMS,
-        dtype="float32",
-        batch_size=2,
-        prompt_mean=80,
-        response_mean=40,
-        tpot_mean=1e-3,
-        energy_j=200.0,
-        requests=8,
-        output_tokens=400,
-        throughput=1000.0,
-    )
+    record = tied_record()
     configuration = record.identity.configuration.model_copy(
         update={"num_devices": 2, "tensor_parallel": 2}
     )
