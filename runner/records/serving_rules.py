@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 MIN_GPU_WINDOW_S = 60.0
-STEADY_GROWTH_FLOOR = 2.0  # requests
-STEADY_GROWTH_SHARE = 0.1  # of the window's arrivals
-STEADY_DEFICIT_SHARE = 0.1  # of the window's arrivals
-STEADY_DEFICIT_SIGMAS = 2.0  # Poisson standard deviations, sqrt(arrivals)
+STEADY_GROWTH_FLOOR = 3.0  # requests
+STEADY_GROWTH_SHARE = 0.05  # of the window's arrivals
+STEADY_DEFICIT_SHARE = 0.05  # of the window's arrivals
+STEADY_DEFICIT_SIGMAS = 3.0  # Poisson standard deviations, sqrt(arrivals)
 
 Status = Literal["passes", "fails", "inconclusive", "overloaded"]
 STATUSES: tuple[Status, ...] = ("passes", "fails", "inconclusive", "overloaded")

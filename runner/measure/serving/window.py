@@ -25,9 +25,19 @@ def count_between(times: Sequence[float], start: float, end: float) -> int:
 
 def step_counts(intervals: Sequence[tuple[float, float]], samples: Sequence[float]) -> list[int]:
     """For each sample time, how many `[start, end)` intervals contain it."""
-    starts = sorted(start for start, _ in intervals)
-    ends = sorted(end for _, end in intervals)
-    return [bisect.bisect_right(starts, t) - bisect.bisect_right(ends, t) for t in samples]
+    return _Counter(intervals).at(samples)
+
+
+class _Counter:
+    """`step_counts` with the interval ends sorted once."""
+
+    def __init__(self, intervals: Sequence[tuple[float, float]]) -> None:
+        self.starts = sorted(start for start, _ in intervals)
+        self.ends = sorted(end for _, end in intervals)
+
+    def at(self, samples: Sequence[float]) -> list[int]:
+        starts, ends = self.starts, self.ends
+        return [bisect.bisect_right(starts, t) - bisect.bisect_right(ends, t) for t in samples]
 
 
 def occupancy_intervals(
@@ -78,7 +88,7 @@ def timeline(
     time-averaged batch occupancy and queue length."""
     token_times = sorted(t for o in outcomes for t in o.token_times_s)
     ends = sorted(o.last_token_s for o in outcomes if o.status == "finished" and o.last_token_s)
-    running, queued = occupancy_intervals(outcomes, closed_s)
+    running, queued = (_Counter(i) for i in occupancy_intervals(outcomes, closed_s))
     opened = slices[0].start_s if slices else 0.0
     points = []
     for piece in slices:
@@ -92,8 +102,8 @@ def timeline(
                 power_w=None if piece.energy_j is None else piece.energy_j / duration,
                 output_tokens=count_between(token_times, piece.start_s, piece.end_s),
                 completed=count_between(ends, piece.start_s, piece.end_s),
-                running_mean=statistics.fmean(step_counts(running, samples)),
-                queued_mean=statistics.fmean(step_counts(queued, samples)),
+                running_mean=statistics.fmean(running.at(samples)),
+                queued_mean=statistics.fmean(queued.at(samples)),
             )
         )
     return points
