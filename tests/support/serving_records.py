@@ -43,7 +43,7 @@ def synthetic_outcomes(
     requests: int, met: int, *, tokens: int = 4, timed_out: int = 0
 ) -> list[Outcome]:
     """`requests` window requests evenly spread over the window, `met` of which meet `SLO`
-    (TTFT 0.1 s) and the others, spread evenly among them, miss it (TTFT 3 s); one warm-up
+    (TTFT 0.1 s) and the others, spread evenly among them, miss it (TTFT 1.2 s); one warm-up
     request before them. The last `timed_out` of the missing ones are instead still unfinished
     at the drain deadline (cancelled with 2 tokens)."""
     outcomes = [
@@ -56,7 +56,7 @@ def synthetic_outcomes(
     deadline = WARMUP_S + DURATION_S + DRAIN_TIMEOUT_S
     for k in range(requests):
         arrival = WARMUP_S + k * gap
-        ttft = 3.0 if misses[k] else 0.1
+        ttft = 1.2 if misses[k] else 0.1
         times = [arrival + ttft + 0.05 * j for j in range(tokens)]
         status, ended = "finished", times[-1]
         if k in cancelled:
@@ -280,18 +280,20 @@ def write_record(root: Path, result: DriveResult, **kwargs: object) -> Path:
 
 def write_sweep(
     root: Path,
-    points: Sequence[tuple[float, int, float | None]],
+    points: Sequence[tuple[float, float, float | None]],
     *,
-    requests: int = 40,
     run_prefix: str = "20261101T0000",
-    timed_out: dict[float, int] | None = None,
+    timed_out: dict[float, float] | None = None,
     **kwargs: object,
 ) -> list[Path]:
-    """One record per (rate, requests meeting the SLO, window energy J) point; `timed_out`
-    maps a rate to its window requests unfinished at the deadline (an overloaded point)."""
+    """One record per (rate, share of window requests meeting the SLO, window energy J) point,
+    with rate x 10 s window requests (so the offered rate is the rate); `timed_out` maps a rate
+    to the share of its window requests unfinished at the deadline (an overloaded point)."""
     paths = []
-    for number, (rate, met, energy) in enumerate(points):
-        late = (timed_out or {}).get(rate, 0)
+    for number, (rate, share, energy) in enumerate(points):
+        requests = round(rate * DURATION_S)
+        met = round(share * requests)
+        late = round((timed_out or {}).get(rate, 0.0) * requests)
         result = drive_result(synthetic_outcomes(requests, met, timed_out=late), energy)
         run_id = f"{run_prefix}{number:02d}Z-5e{number:06x}"
         paths.append(write_record(root, result, rate=rate, run_id=run_id, **kwargs))
