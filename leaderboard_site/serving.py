@@ -201,7 +201,9 @@ def latency_parts(
     return text, "finished only" if finished_only else ""
 
 
-def latency_text(value: Any, censored: bool, unfinished: int = 0, finished_only: bool = False) -> str:
+def latency_text(
+    value: Any, censored: bool, unfinished: int = 0, finished_only: bool = False
+) -> str:
     """A latency percentile in one line: '0.42', '> 1.3 (12 unfinished)', '0.4 (finished only)'."""
     text, note = latency_parts(value, censored, unfinished, finished_only)
     return f"{text} ({note})" if note else text
@@ -323,7 +325,9 @@ def headline(points: Sequence[Row], target: float) -> Row:
         p for p in ordered if p["passes"] and (ceiling is None or p["rate_rps"] < ceiling)
     ]
     best = candidates[-1] if candidates else None
-    steady = [p["goodput_rps"] for p in points if p["status"] in ("passes", "fails", "inconclusive")]
+    steady = [
+        p["goodput_rps"] for p in points if p["status"] in ("passes", "fails", "inconclusive")
+    ]
     out: Row = {
         "max_rate_rps": None,
         "max_rate_configured_rps": None,
@@ -347,7 +351,9 @@ def headline(points: Sequence[Row], target: float) -> Row:
         if ordered:
             first = next((p for p in ordered if not p["passes"]), None)
             if first is not None:
-                out.update(next_rate_rps=first["offered_rate_rps"], next_rate_status=first["status"])
+                out.update(
+                    next_rate_rps=first["offered_rate_rps"], next_rate_status=first["status"]
+                )
         return out
     above = [p for p in ordered if p["rate_rps"] > best["rate_rps"] and not p["passes"]]
     if above:
@@ -620,9 +626,7 @@ def serving_charts(board: ServingBoard) -> list[ServingChart]:
         ServingChart(
             f"serving-ttft-{slug}",
             "p90 time to first token vs offered rate",
-            _rate_chart("ttft_p90", "p90 TTFT (s)", ttft, statuses, rules=rules)
-            if ttft
-            else None,
+            _rate_chart("ttft_p90", "p90 TTFT (s)", ttft, statuses, rules=rules) if ttft else None,
             "Dashed: the TTFT target. ↑: a lower bound (the percentile falls among requests that "
             "never had a first token; the value is what they had waited when cancelled).",
         )

@@ -183,7 +183,10 @@ def test_two_configurations_of_one_model_stay_two_sweeps(results: Path) -> None:
     by_cap = {row["max_num_seqs"]: row for row in tiny}
     assert set(by_cap) == {64, 8}
     # The 32 req/s record of the other configuration does not drag this sweep down.
-    assert (by_cap[64]["max_rate_configured_rps"], by_cap[64]["max_rate_bound"]) == (32.0, "at least")
+    assert (by_cap[64]["max_rate_configured_rps"], by_cap[64]["max_rate_bound"]) == (
+        32.0,
+        "at least",
+    )
     assert by_cap[64]["max_new_tokens"] == 4 and by_cap[8]["max_new_tokens"] == 8
     assert by_cap[8]["max_rate_rps"] is None and by_cap[8]["rates_measured"] == 1
     assert by_cap[64]["series"] != by_cap[8]["series"]
@@ -261,9 +264,7 @@ FITS = """() => {
 
 
 @pytest.mark.browser
-def test_serving_pages_draw_fit_and_the_formula_column_works(
-    results: Path, tmp_path: Path
-) -> None:
+def test_serving_pages_draw_fit_and_the_formula_column_works(results: Path, tmp_path: Path) -> None:
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
