@@ -185,8 +185,8 @@ def serving_relations(record: ServingRecord) -> Iterator[Relation]:
     yield Relation(
         "summary.window_unfinished",
         s.window_unfinished,
-        "accounting.window.failed + timed_out",
-        window.failed + window.timed_out,
+        "accounting.window.failed + timed_out + cancelled",
+        window.failed + window.timed_out + (window.cancelled or 0),
     )
     if s.slo_attainment is not None and s.window_requests:
         yield Relation(
@@ -206,8 +206,8 @@ def serving_relations(record: ServingRecord) -> Iterator[Relation]:
         yield Relation(
             f"accounting.{name}.dispatched",
             phase.dispatched,
-            f"accounting.{name}.finished + failed + timed_out",
-            phase.finished + phase.failed + phase.timed_out,
+            f"accounting.{name}.finished + failed + timed_out + cancelled",
+            phase.finished + phase.failed + phase.timed_out + (phase.cancelled or 0),
         )
     verdict = record.verdict
     if verdict is not None:

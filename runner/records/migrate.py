@@ -29,7 +29,8 @@ Migrations:
   window) become `any_phase_completions_in_window` and `any_phase_tokens_in_window`, from which
   its dropped `throughput_*`, `energy_per_request_j` and `energy_per_output_token_j` follow.
   What version 2 did not keep is null: the window requests' tokens (`window_output_tokens`,
-  `output_tok_s`, `energy_per_token_j`, each phase's `output_tokens`), the window's bounds,
+  `output_tok_s`, `energy_per_token_j`, each phase's `output_tokens`), each phase's
+  `cancelled` (version 2 counted cancelled requests in `timed_out`), the window's bounds,
   the TPOT target and the SLO's reference, the censored statistics, and the `verdict` (not
   assessed: such a point is never a maximum sustainable rate). Its latency statistics (finished
   requests only, from the actual arrival) move to `measurements.finished_only_v2`;
@@ -121,6 +122,7 @@ def serving_2_to_3(data: Json) -> Json:
     accounting = upgraded["accounting"]
     for phase in ("warmup", "window", "drain"):
         accounting[phase]["output_tokens"] = None
+        accounting[phase]["cancelled"] = None  # v2 counted them in timed_out
     old = upgraded["summary"]
     counts = accounting["window"]
     duration = window["measured_duration_s"]

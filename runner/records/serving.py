@@ -72,7 +72,7 @@ SERVING_SCHEMA_VERSION = 3
 SERVING_KIND = "serving"
 ENGINE = "transformers-cb"
 PHASES = ("warmup", "window", "drain")
-REQUEST_STATUSES = ("finished", "failed", "timed_out")
+REQUEST_STATUSES = ("finished", "failed", "timed_out", "cancelled")
 PERCENTILES = ("p50", "p90", "p99")
 
 
@@ -179,16 +179,22 @@ class SLOInfo(Strict):
 
 
 class PhaseCount(Strict):
-    """Requests of one phase by outcome; `dispatched = finished + failed + timed_out`.
+    """Requests of one phase by outcome; `dispatched = finished + failed + timed_out +
+    cancelled`.
 
-    `timed_out` counts requests the driver cancelled: a window request still running
-    `drain_timeout_s` after the window, or a drain request once the window's were done.
+    `timed_out`: window requests still running `drain_timeout_s` after the window (cancelled at
+    the deadline). `cancelled`: warm-up and drain requests the driver dropped because the
+    window's requests had ended (or at the deadline): load, not failures.
     """
 
     dispatched: int = Field(ge=0)
     finished: int = Field(ge=0)
     failed: int = Field(ge=0)
     timed_out: int = Field(ge=0)
+    cancelled: int | None = Field(
+        ge=0,
+        description="null in schema 1-2, which counted these requests in timed_out",
+    )
     output_tokens: int | None = Field(
         ge=0,
         description="tokens the phase's requests generated, those of cancelled requests "

@@ -264,7 +264,8 @@ def test_accounting_counts_each_request_once_by_phase() -> None:
     assert counts.warmup.dispatched == counts.warmup.finished == 1
     window = counts.window
     assert (window.dispatched, window.finished, window.failed, window.timed_out) == (3, 1, 1, 1)
-    assert (counts.drain.dispatched, counts.drain.timed_out) == (1, 1)
+    drain = counts.drain
+    assert (drain.dispatched, drain.timed_out, drain.cancelled) == (1, 0, 1)  # load, not a failure
     assert (counts.warmup.output_tokens, window.output_tokens) == (1, 1)
 
 
@@ -475,7 +476,7 @@ def test_cancelled_requests_keep_their_tokens_and_are_censored_by_hand() -> None
     counts = accounting(result.outcomes)
     assert (counts.warmup.output_tokens, counts.window.output_tokens) == (4, 10)  # r1 4 + r2 6
     assert (counts.window.finished, counts.window.timed_out) == (1, 2)
-    assert (counts.drain.output_tokens, counts.drain.timed_out) == (0, 1)
+    assert (counts.drain.output_tokens, counts.drain.cancelled) == (0, 1)
 
     figures = window_figures(
         result.outcomes,

@@ -61,12 +61,16 @@ def test_the_sweep_writes_valid_serving_records(results: Path) -> None:
         assert record.kind == "serving" and record.identity.engine == "transformers-cb"
         assert record.window.duration_s == DURATION_S
         assert record.window.measured_duration_s == pytest.approx(DURATION_S, abs=0.2)
-        assert record.window.opened_s == pytest.approx(WARMUP_S, abs=0.1)
-        assert record.window.closed_s == pytest.approx(WARMUP_S + DURATION_S, abs=0.2)
+        opened, closed = record.window.opened_s, record.window.closed_s
+        assert opened is not None and closed is not None
+        assert opened == pytest.approx(WARMUP_S, abs=0.3)  # late only by the loop's own lag
+        assert closed - opened == pytest.approx(record.window.measured_duration_s, abs=0.05)
         assert len(record.timeline) == int(DURATION_S / 0.5)
         assert record.engine.transformers_version.startswith("5.")
         assert record.summary.window_requests > 0
-        assert record.summary.window_output_tokens
+        assert record.summary.window_output_tokens is not None
+        phases = record.accounting
+        assert sum(getattr(phases, p).output_tokens or 0 for p in ("warmup", "window", "drain"))
         assert record.arrival.offered_rate_rps > 0
         assert record.verdict is not None
         assert record.slo.ttft_s == 2.0 and record.slo.tpot_s == 0.2  # conf/task/chat.yaml
@@ -90,6 +94,7 @@ def test_no_request_is_lost_or_counted_twice(results: Path) -> None:
             counted = getattr(record.accounting, phase)
             assert counted.dispatched == len(mine)
             assert counted.finished == sum(row["status"] == "finished" for row in mine)
+            assert counted.cancelled == sum(row["status"] == "cancelled" for row in mine)
         window = [row for row in rows if row["phase"] == "window"]
         assert all(WARMUP_S <= row["scheduled_s"] < WARMUP_S + DURATION_S for row in window)
         assert record.summary.window_requests == len(window)
@@ -114,8 +119,11 @@ def test_an_overloaded_rate_keeps_the_tokens_of_cancelled_requests(results: Path
     rows = [json.loads(line) for line in (path.parent / record.raw_data.file).open()]
     timed_out = [r for r in rows if r["phase"] == "window" and r["status"] == "timed_out"]
     assert timed_out, "512 req/s on the tiny CPU model should leave window requests unfinished"
-    # Some were cancelled mid-generation: their tokens were read from the engine at cancel.
-    partial = [r for r in timed_out if r["output_tokens"] > 0]
+    # The requests running at the deadline (the engine's batch was full) were cancelled
+    # mid-generation: their tokens were read from the engine at cancel. (Which phase they
+    # belong to depends on how far the engine got on a shared CPU.)
+    stopped = [r for r in rows if r["status"] in ("timed_out", "cancelled")]
+    partial = [r for r in stopped if r["output_tokens"] > 0]
     assert partial and all(r["started_s"] is not None for r in partial)
     assert all(r["e2e_latency_s"] is None and r["censored_e2e_latency_s"] for r in timed_out)
     assert record.verdict is not None and record.verdict.status == "overloaded"

@@ -147,6 +147,8 @@ def test_a_serving_record_of_version_2_loads_unchanged_on_disk() -> None:
     # Not kept by v2: null, never guessed.
     assert s.window_output_tokens is s.output_tok_s is s.energy_per_token_j is None
     assert record.accounting.window.output_tokens is None
+    assert record.accounting.drain.cancelled is None  # v2 counted it in timed_out
+    assert record.accounting.drain.timed_out == v2["accounting"]["drain"]["timed_out"] == 1
     assert record.window.opened_s is record.window.closed_s is None
     assert record.slo.tpot_s is record.slo.reference is None
     m = record.measurements

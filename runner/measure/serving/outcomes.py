@@ -290,7 +290,8 @@ def accounting(outcomes: Sequence[Outcome], duplicate_results: int = 0) -> Accou
             dispatched=sum(c.values()),
             finished=c["finished"],
             failed=c["failed"],
-            timed_out=c["timed_out"] + c["cancelled"],
+            timed_out=c["timed_out"],
+            cancelled=c["cancelled"],
             output_tokens=sum(o.output_tokens for o in outcomes if o.phase == phase),
         )
 
