@@ -191,7 +191,8 @@ def latency_observations(outcome: Outcome, max_new_tokens: int) -> dict[str, Obs
     Bounds of an unfinished request, from what it had waited (`waited_s`): queueing delay and
     TTFT (when it had not started, or had no token) and end to end at `waited_s`; TPOT at
     (waited - TTFT) / (max_new_tokens - 1), as its last token would have come after it ended
-    and it had at most `max_new_tokens` tokens (0 without a first token).
+    and it had at most `max_new_tokens` tokens (0 without a first token, or when the token
+    limit is not known: `max_new_tokens` of 0 or 1).
     """
     waited = outcome.waited_s
     done = outcome.finished
@@ -218,9 +219,9 @@ def latency_observations(outcome: Outcome, max_new_tokens: int) -> dict[str, Obs
             out["tpot_s"] = (tpot, False)
     elif waited is not None:
         out["e2e_latency_s"] = (waited, True)
-        if max_new_tokens > 1:
-            since_first = waited - ttft if ttft is not None else 0.0
-            out["tpot_s"] = (max(0.0, since_first) / (max_new_tokens - 1), True)
+        since_first = waited - ttft if ttft is not None else 0.0
+        bound = max(0.0, since_first) / (max_new_tokens - 1) if max_new_tokens > 1 else 0.0
+        out["tpot_s"] = (bound, True)
     return out
 
 

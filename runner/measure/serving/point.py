@@ -361,7 +361,10 @@ def _drive_with_progress(
 
 
 def raw_data_rows(
-    run_id: str, outcomes: Sequence[Outcome], slo: SLOConfig | SLOInfo, max_new_tokens: int
+    run_id: str,
+    outcomes: Sequence[Outcome],
+    slo: SLOConfig | SLOInfo,
+    max_new_tokens: int | None = None,
 ) -> list[dict[str, Any]]:
     """One row per dispatched request (every phase), times in s from the load's start.
 
@@ -375,7 +378,7 @@ def raw_data_rows(
 
     rows = []
     for o in outcomes:
-        observed = latency_observations(o, max_new_tokens)
+        observed = latency_observations(o, max_new_tokens or 0)
         bounds = {
             f"censored_{name}": rounded(value[0])
             for name, value in observed.items()

@@ -134,7 +134,7 @@ def window_figures(
     measured_duration_s: float,
     energy_j: float | None,
     slices: Sequence[Slice],
-    max_new_tokens: int,
+    max_new_tokens: int | None = None,
     idle_power_w: float | None = None,
     peak_memory_bytes: int | None = None,
     peak_memory_kind: str | None = None,
@@ -144,8 +144,8 @@ def window_figures(
 
     Only window requests (scheduled inside the window) enter the summary and the per-request
     statistics; `max_new_tokens` bounds the TPOT of unfinished requests (see
-    `latency_observations`). What the clock window held of any request is kept apart
-    (`any_phase_*`, the timeline).
+    `latency_observations`; without it their TPOT is bounded below by 0 only). What the clock
+    window held of any request is kept apart (`any_phase_*`, the timeline).
     """
     window = [o for o in outcomes if o.phase == "window"]
     finished = [o for o in window if o.finished]
@@ -195,7 +195,7 @@ def window_figures(
     def stat(values: Sequence[float | None]) -> Any:
         return summarize([v for v in values if v is not None])
 
-    observations = [latency_observations(o, max_new_tokens) for o in window]
+    observations = [latency_observations(o, max_new_tokens or 0) for o in window]
 
     def censored(name: str) -> Any:
         return summarize_censored([x[name] for x in observations if x[name] is not None])
