@@ -352,3 +352,17 @@ def test_hostile_names_on_serving_pages_stay_text(tmp_path: Path) -> None:
         assert payload in page.text_content("#serving-table tbody td")  # the model name
         browser.close()
     assert dialogs == []
+
+
+def test_a_schema_2_record_is_shown_not_assessed_and_never_the_headline() -> None:
+    from tests.support.site_support import GOLDEN
+
+    fixture = GOLDEN.parent / "serving_v2"
+    site = _site(fixture)
+    (board,) = site.boards
+    (row,) = board.table
+    assert row["max_rate_rps"] is None and row["max_rate_bound"] == "none"
+    (point,) = board.sweeps[0].points
+    assert point["status"] == "not assessed" and point["attainment_lower"] is None
+    assert point["ttft"]["finished_only"]  # schema 2 kept finished requests' latencies only
+    assert point["output_tok_s"] is None and point["finished"] == 6
