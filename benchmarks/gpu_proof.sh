@@ -73,7 +73,7 @@ else
        task.max_new_tokens=128 min_window_s=3 idle_seconds=2)
   serving=(model=random__Qwen2.5-0.5B model.dtype=bfloat16 backend.device=cuda
            task.max_new_tokens=128 idle_seconds=2 scenario.request_rate=4,16
-           scenario.warmup_s=5 scenario.duration_s=15)
+           scenario.warmup_s=5 scenario.duration_s=60)
 fi
 
 mkdir -p "$out/logs"

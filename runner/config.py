@@ -186,29 +186,39 @@ class SamplingConfig:
 class SLOConfig:
     """Latency targets of a task, used by the serving scenario (`scenario=serving`).
 
-    A request meets the SLO when it finished without error and meets every target that is set
-    (null = no target on that metric). A request rate is sustainable when at least `attainment`
-    of the requests arriving in the measured window meet the SLO.
+    Each target is tested on each request (DistServe's formulation: a request meets the SLO when
+    it finished without error and meets every target that is set; null = no target on that
+    metric). A request rate is sustainable when at least `attainment` of the requests arriving in
+    the measured window meet the SLO (DistServe's goodput: the highest such rate). Every latency
+    is counted from the request's scheduled arrival.
 
     Attributes:
-        ttft_s: time to first token, arrival to first token, in seconds.
-        itl_p90_s: the 90th percentile of the request's own inter-token latencies, in seconds
-            (a one-token response has none and meets this target).
-        e2e_s: end-to-end latency, arrival to last token, in seconds.
+        ttft_s: time to first token: scheduled arrival to first token, in seconds.
+        tpot_s: time per output token of the request, (end to end - TTFT) / (output tokens - 1),
+            as vLLM's benchmark defines it, in seconds (a one-token response has none and meets
+            this target).
+        itl_p90_s: the 90th percentile of the request's own inter-token gaps, in seconds (a
+            one-token response has none and meets this target).
+        e2e_s: end-to-end latency, scheduled arrival to last token, in seconds.
         attainment: the share of requests (0 to 1) that must meet the SLO.
+        reference: where the targets come from, in words (shown with the SLO).
     """
 
     ttft_s: float | None = None
+    tpot_s: float | None = None
     itl_p90_s: float | None = None
     e2e_s: float | None = None
     attainment: float = 0.9
+    reference: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("ttft_s", "itl_p90_s", "e2e_s"):
+        for name in ("ttft_s", "tpot_s", "itl_p90_s", "e2e_s"):
             value = getattr(self, name)
             if value is not None:
                 _check_float_range(f"task.slo.{name}", value, 1e-6, 86_400.0)
         _check_float_range("task.slo.attainment", self.attainment, 0.0, 1.0)
+        if not isinstance(self.reference, str) or len(self.reference) > 500:
+            _fail("task.slo.reference", "a text of at most 500 characters", self.reference)
 
 
 @dataclass
@@ -276,6 +286,39 @@ class BackendConfig:
 
 
 @dataclass
+class RateSearchConfig:
+    """The search for the maximum sustainable rate (`scenario.search`, serving only).
+
+    With `enabled`, one `leaderboard run` probes `low_rps`, then `high_rps`, then bisects
+    between the highest passing and the lowest failing rate until they are at most
+    `resolution_rps` apart (or `max_probes` points were measured). Every probe is one serving
+    point and one record (`runner.measure.serving.search`).
+
+    Attributes:
+        enabled: run the search instead of the single rate `scenario.request_rate`.
+        low_rps / high_rps: the bracket to search, in requests per second.
+        resolution_rps: stop when the passing and failing rates are this close (req/s).
+        max_probes: most points one search measures.
+    """
+
+    enabled: bool = False
+    low_rps: float = 1.0
+    high_rps: float = 64.0
+    resolution_rps: float = 1.0
+    max_probes: int = 12
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            _fail("scenario.search.enabled", "true or false", self.enabled)
+        _check_float_range("scenario.search.low_rps", self.low_rps, 1e-4, 10_000.0)
+        _check_float_range("scenario.search.high_rps", self.high_rps, 1e-4, 10_000.0)
+        if self.high_rps <= self.low_rps:
+            _fail("scenario.search.high_rps", f"more than low_rps ({self.low_rps})", self.high_rps)
+        _check_float_range("scenario.search.resolution_rps", self.resolution_rps, 1e-4, 10_000.0)
+        _check_int_range("scenario.search.max_probes", self.max_probes, 2, 100)
+
+
+@dataclass
 class ScenarioConfig:
     """How requests reach the model, as one YAML file in `conf/scenario/`.
 
@@ -295,7 +338,8 @@ class ScenarioConfig:
             `timestamp_s`), for `arrival=trace`.
         trace_speedup: replay the trace this many times faster (2 halves every gap).
         warmup_s: seconds of load before the measured window; excluded from every number.
-        duration_s: length of the measured steady-state window, in seconds.
+        duration_s: length of the measured steady-state window, in seconds (a GPU point needs
+            at least 60 s to be conclusive).
         drain_timeout_s: after the window, how long to wait (s) for the window's requests to
             finish; load keeps arriving meanwhile (excluded from every number).
         timeline_step_s: resolution of the power, throughput and occupancy timelines, in s.
@@ -305,6 +349,11 @@ class ScenarioConfig:
         num_blocks: KV-cache blocks; null = sized by transformers from free GPU memory on
             CUDA, and on CPU from `max_batch_requests` full-length requests.
         page_size: tokens per KV-cache page.
+        confidence: the one-sided confidence of the binomial bounds on SLO attainment.
+        min_requests: a rate passes only with at least this many window requests (and the
+            lower bound on its attainment at or above the target); see
+            `runner.records.serving_rules`.
+        search: the search for the maximum sustainable rate (`RateSearchConfig`).
     """
 
     name: str = "static"
@@ -314,13 +363,16 @@ class ScenarioConfig:
     trace_file: str = ""
     trace_speedup: float = 1.0
     warmup_s: float = 5.0
-    duration_s: float = 30.0
+    duration_s: float = 60.0
     drain_timeout_s: float = 60.0
     timeline_step_s: float = 1.0
     max_batch_requests: int = 64
     max_batch_tokens: int | None = None
     num_blocks: int | None = None
     page_size: int = 256
+    confidence: float = 0.95
+    min_requests: int = 100
+    search: RateSearchConfig = field(default_factory=RateSearchConfig)
 
     def __post_init__(self) -> None:
         _check_choice("scenario.name", self.name, SCENARIOS)
@@ -354,6 +406,10 @@ class ScenarioConfig:
         if self.num_blocks is not None:
             _check_int_range("scenario.num_blocks", self.num_blocks, 1, 10_000_000)
         _check_int_range("scenario.page_size", self.page_size, 4, 65_536)
+        _check_float_range("scenario.confidence", self.confidence, 0.5, 0.9999)
+        _check_int_range("scenario.min_requests", self.min_requests, 1, 10_000_000)
+        if self.search.enabled and self.arrival == "trace":
+            _fail("scenario.search.enabled", "false with arrival=trace (a trace has no rate)", True)
 
 
 @dataclass

@@ -4,7 +4,9 @@ Records are checked for schema, version, raw data and location (`runner.records.
 the agreement of their own figures (`runner.records.consistency`: throughput, tokens, time,
 energy per response and per token, within the tolerance stated there). The hardware aliases
 (`conf/hardware_aliases.yaml`) and the task mapping (`conf/task_mapping.yaml`: a mapped task must
-be one of `conf/task/`) are checked with the configs.
+be one of `conf/task/`) are checked with the configs. Serving records of one model, task,
+hardware and arrival process that differ in configuration are named in a warning: they are
+different sweeps (the site never pools them), which a reader of the folder would not guess.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from pathlib import Path
 
 from runner.compose import compose_run_config, conf_dir, hydra_context
 from runner.errors import RecordError, UserError
+from runner.records.configuration import configuration_key
 from runner.records.consistency import inconsistencies
 from runner.records.load import leftovers_note, scan_results, scan_roots
+from runner.records.serving import ServingRecord
+from runner.records.serving_rules import config_differences
 
 CHECKED_GROUPS = ("model", "task", "backend", "scenario")
 
@@ -91,4 +96,42 @@ def validate_results(
         valid += not lines
     where = " --results ".join(str(root) for root in roots)
     notes = [leftovers_note(scan.leftovers, where)] if scan.leftovers else []
-    return problems, scan.warnings, notes, valid
+    warnings = list(scan.warnings) + mixed_sweeps(scan.records)
+    return problems, warnings, notes, valid
+
+
+def mixed_sweeps(records: list[tuple[Path, object]]) -> list[str]:
+    """One warning per model, task, hardware and arrival process whose serving records hold
+    more than one configuration (configuration key and sweep hash), naming how they differ."""
+    groups: dict[tuple[str, ...], dict[tuple[object, ...], ServingRecord]] = {}
+    folders: dict[tuple[str, ...], Path] = {}
+    for path, record in records:
+        if not isinstance(record, ServingRecord):
+            continue
+        ident = record.identity
+        where = (ident.hardware_slug, ident.model_name, ident.task, ident.arrival)
+        sweep = (configuration_key(ident.configuration), ident.sweep_hash)
+        groups.setdefault(where, {}).setdefault(sweep, record)
+        folders.setdefault(where, path.parent.parent)  # <task>/, above the point folders
+    lines = []
+    for (hardware, model, task, arrival), sweeps in sorted(groups.items()):
+        if len(sweeps) < 2:
+            continue
+        chosen = list(sweeps.values())
+        differences = config_differences([r.config for r in chosen])
+        caps = {r.identity.configuration.max_num_seqs for r in chosen}
+        shown = [f"{path} {' / '.join(_show(v) for v in values)}"
+                 for path, values in differences.items()][:6]  # fmt: skip
+        if len(caps) > 1 and not any(path.endswith("max_batch_requests") for path in differences):
+            shown.insert(0, "batch cap " + " / ".join(str(c) for c in sorted(caps)))
+        folder = folders[(hardware, model, task, arrival)]
+        lines.append(
+            f"{folder}: {arrival} serving records of {len(sweeps)} configurations "
+            f"(differing in {'; '.join(shown) or 'schema version or configuration'}): "
+            f"{len(sweeps)} separate sweeps, never pooled"
+        )
+    return lines
+
+
+def _show(value: object) -> str:
+    return "none" if value is None else str(value)

@@ -1,7 +1,8 @@
 """`leaderboard run`: expand a sweep, compose each job, run each point, report failures.
 
 Each point runs in its scenario: `static` batches (`runner.measure.point`) or `serving` under
-arriving load (`runner.measure.serving`).
+arriving load (`runner.measure.serving`); a serving job with `scenario.search.enabled` runs the
+search for the maximum sustainable rate (`runner.measure.serving.search`), one record per probe.
 
 A failed point (bad config, out of memory, model not loadable) is reported in one line and the
 sweep goes on; the command exits non-zero at the end if any point failed.
@@ -15,6 +16,7 @@ from runner.compose import compose_run_config, expand_sweep, hydra_context
 from runner.errors import UserError
 from runner.measure.point import CalibrationLookup, run_point
 from runner.measure.serving import run_serving_point
+from runner.measure.serving.search import run_rate_search
 
 
 def run_sweep(
@@ -41,17 +43,19 @@ def run_sweep(
             label = " ".join(job) or "(defaults)"
             try:
                 config = compose_run_config(job)
-                run = run_serving_point if config.scenario.name == "serving" else run_point
-                path = run(
-                    config,
-                    calibration=calibration,
-                    progress=progress and sys.stderr.isatty(),
-                )
+                show = progress and sys.stderr.isatty()
+                serving = config.scenario.name == "serving"
+                if serving and config.scenario.search.enabled:
+                    paths, _ = run_rate_search(config, calibration=calibration, progress=show)
+                else:
+                    run = run_serving_point if serving else run_point
+                    paths = [run(config, calibration=calibration, progress=show)]
             except UserError as error:
                 failures.append(f"{label}: {error}")
                 print(f"[{number}/{len(jobs)}] failed: {label}: {error}", file=sys.stderr)
                 continue
-            print(f"[{number}/{len(jobs)}] {label} -> {path}")
+            for path in paths:
+                print(f"[{number}/{len(jobs)}] {label} -> {path}")
     if failures:
         print(f"run: {len(failures)} of {len(jobs)} point(s) failed", file=sys.stderr)
         return 1

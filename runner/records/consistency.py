@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from runner.records.performance import PerformanceRecord
 from runner.records.published import PublishedRecord
 from runner.records.serving import ServingRecord
+from runner.records.serving_rules import attainment_bounds, judge_sample, rate_status
 
 MEASURED_RTOL = 1e-6
 PUBLISHED_FACTOR = 2.0
@@ -165,40 +166,58 @@ def published_relations(record: PublishedRecord) -> Iterator[Relation]:
 
 
 def serving_relations(record: ServingRecord) -> Iterator[Relation]:
-    """The relations a serving record's window figures, SLO counts and accounting satisfy."""
+    """The relations a serving record's window figures, SLO counts, accounting and verdict
+    satisfy (figures a migrated record lacks are skipped)."""
     s = record.summary
     duration = record.window.measured_duration_s
+    window = record.accounting.window
     yield Relation(
-        "summary.throughput_rps",
-        s.throughput_rps,
-        "summary.completed_in_window / window.measured_duration_s",
-        s.completed_in_window / duration,
+        "summary.finished_rps",
+        s.finished_rps,
+        "summary.window_finished / window.measured_duration_s",
+        s.window_finished / duration,
     )
-    yield Relation(
-        "summary.throughput_tok_s",
-        s.throughput_tok_s,
-        "summary.output_tokens_in_window / window.measured_duration_s",
-        s.output_tokens_in_window / duration,
-    )
+    if s.output_tok_s is not None and s.window_output_tokens is not None:
+        yield Relation(
+            "summary.output_tok_s",
+            s.output_tok_s,
+            "summary.window_output_tokens / window.measured_duration_s",
+            s.window_output_tokens / duration,
+        )
+    if s.window_output_tokens is not None and window.output_tokens is not None:
+        yield Relation(
+            "summary.window_output_tokens",
+            s.window_output_tokens,
+            "accounting.window.output_tokens",
+            window.output_tokens,
+        )
     yield Relation(
         "summary.goodput_rps",
         s.goodput_rps,
         "summary.slo_met / window.measured_duration_s",
         s.slo_met / duration,
     )
-    window = record.accounting.window
     yield Relation(
-        "summary.requests_in_window",
-        s.requests_in_window,
+        "summary.window_requests",
+        s.window_requests,
         "accounting.window.dispatched",
         window.dispatched,
     )
-    if s.slo_attainment is not None and s.requests_in_window:
+    yield Relation(
+        "summary.window_finished", s.window_finished, "accounting.window.finished", window.finished
+    )
+    yield Relation(
+        "summary.window_unfinished",
+        s.window_unfinished,
+        "accounting.window.failed + timed_out + cancelled",
+        window.failed + window.timed_out + (window.cancelled or 0),
+    )
+    if s.slo_attainment is not None and s.window_requests:
         yield Relation(
             "summary.slo_attainment",
             s.slo_attainment,
-            "summary.slo_met / summary.requests_in_window",
-            s.slo_met / s.requests_in_window,
+            "summary.slo_met / summary.window_requests",
+            s.slo_met / s.window_requests,
         )
     phases = record.accounting
     total = sum(p.dispatched for p in (phases.warmup, phases.window, phases.drain))
@@ -211,14 +230,35 @@ def serving_relations(record: ServingRecord) -> Iterator[Relation]:
         yield Relation(
             f"accounting.{name}.dispatched",
             phase.dispatched,
-            f"accounting.{name}.finished + failed + timed_out",
-            phase.finished + phase.failed + phase.timed_out,
+            f"accounting.{name}.finished + failed + timed_out + cancelled",
+            phase.finished + phase.failed + phase.timed_out + (phase.cancelled or 0),
+        )
+    verdict = record.verdict
+    if verdict is not None:
+        sample = verdict.sample
+        yield Relation("verdict.sample.requests", sample.requests, "summary.window_requests",
+                       s.window_requests)  # fmt: skip
+        yield Relation("verdict.sample.met", sample.met, "summary.slo_met", s.slo_met)
+        yield Relation("verdict.sample.target", sample.target, "slo.attainment",
+                       record.slo.attainment)  # fmt: skip
+        lower, upper = attainment_bounds(sample.met, sample.requests, sample.confidence)
+        yield Relation(
+            "verdict.sample.attainment_lower",
+            sample.attainment_lower,
+            "the Clopper-Pearson lower bound of met / requests",
+            lower,
+        )
+        yield Relation(
+            "verdict.sample.attainment_upper",
+            sample.attainment_upper,
+            "the Clopper-Pearson upper bound of met / requests",
+            upper,
         )
     if s.energy_j is None:
         return
     per = (
-        ("energy_per_request_j", "summary.completed_in_window", s.completed_in_window),
-        ("energy_per_output_token_j", "summary.output_tokens_in_window", s.output_tokens_in_window),
+        ("energy_per_finished_request_j", "summary.window_finished", s.window_finished),
+        ("energy_per_token_j", "summary.window_output_tokens", s.window_output_tokens or 0),
         ("avg_power_w", "window.measured_duration_s", duration),
     )
     for field, expression, expected in per:
@@ -227,6 +267,38 @@ def serving_relations(record: ServingRecord) -> Iterator[Relation]:
             yield Relation(
                 f"summary.{field}", value, f"summary.energy_j / {expression}", s.energy_j / expected
             )
+
+
+def verdict_problems(record: ServingRecord) -> list[str]:
+    """Lines naming a verdict that its own numbers do not give (the rules of
+    `runner.records.serving_rules`, applied again to the stored counts and judgements)."""
+    verdict = record.verdict
+    if verdict is None:
+        return []
+    sample = verdict.sample
+    judged = judge_sample(
+        sample.met,
+        sample.requests,
+        target=sample.target,
+        confidence=sample.confidence,
+        min_requests=sample.min_requests,
+        window_s=sample.window_s,
+        on_gpu=sample.on_gpu,
+    )
+    problems = []
+    if (judged.passes, judged.fails) != (sample.passes, sample.fails):
+        problems.append(
+            f"verdict.sample: passes={sample.passes}, fails={sample.fails}, but the rule on "
+            f"{sample.met} of {sample.requests} at target {sample.target:g} gives "
+            f"passes={judged.passes}, fails={judged.fails}"
+        )
+    steady = verdict.steady_state
+    if steady.steady != (not steady.reasons):
+        problems.append("verdict.steady_state: steady must be true exactly when no reason is given")
+    expected = rate_status(steady.steady, judged)
+    if verdict.status != expected:
+        problems.append(f"verdict.status: {verdict.status!r}, but its judgements give {expected!r}")
+    return problems
 
 
 def inconsistencies(record: BaseModel) -> list[str]:
@@ -245,9 +317,12 @@ def inconsistencies(record: BaseModel) -> list[str]:
         tolerance = f"tolerance: relative {MEASURED_RTOL:g} for measured records"
     else:
         return []
-    return [
+    lines = [
         f"fields disagree: {r.field} = {r.value:.6g}, but {r.expression} = {r.expected:.6g} "
         f"({tolerance})"
         for r in relations
         if not agrees(float(r.value), float(r.expected))
     ]
+    if isinstance(record, ServingRecord):
+        lines += verdict_problems(record)
+    return lines

@@ -17,6 +17,25 @@ Migrations:
 - serving 1 -> 2: version 1 had no `identity.configuration`. It served on one device with
   continuous batching capped at `engine.max_batch_requests`, in `model.dtype`; the mean running
   batch is its own `summary.mean_running_requests`.
+- serving 2 -> 3: version 3 counts only window arrivals in window figures, keeps the tokens of
+  cancelled requests, censors unfinished requests in latency percentiles, counts latencies from
+  the scheduled arrival and judges each rate (steady state, sample size). A version-2 record
+  cannot be recomputed from its JSON, so the migration moves and renames, and computes only what
+  the JSON determines exactly:
+  `summary.requests_in_window` becomes `window_requests`; `window_finished` and
+  `window_unfinished` come from `accounting.window`; `finished_rps`, `energy_per_finished_
+  request_j` and its above-idle variant are those counts over the window's length and energy;
+  version 2's `completed_in_window` and `output_tokens_in_window` (of any phase, inside the clock
+  window) become `any_phase_completions_in_window` and `any_phase_tokens_in_window`, from which
+  its dropped `throughput_*`, `energy_per_request_j` and `energy_per_output_token_j` follow.
+  What version 2 did not keep is null: the window requests' tokens (`window_output_tokens`,
+  `output_tok_s`, `energy_per_token_j`, each phase's `output_tokens`), each phase's
+  `cancelled` (version 2 counted cancelled requests in `timed_out`), the window's bounds,
+  the TPOT target and the SLO's reference, the censored statistics, and the `verdict` (not
+  assessed: such a point is never a maximum sustainable rate). Its latency statistics (finished
+  requests only, from the actual arrival) move to `measurements.finished_only_v2`;
+  `dispatch_lag_s` becomes `send_lag_s`. `identity.sweep_hash` is computed from the record's own
+  `config` (`runner.records.serving_rules.sweep_hash`); `search` is null.
 - published 1 -> 2: version 1 had no `identity.configuration` and no `task` block. Its
   configuration holds what version 1 held: the batch size (static batching) where the source
   published one, and `model.precision`; nothing else is invented (no device count, no layout).
@@ -29,6 +48,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from typing import Any
+
+from runner.records.serving_rules import sweep_hash
 
 Json = dict[str, Any]
 Migration = Callable[[Json], Json]
@@ -80,6 +101,87 @@ def serving_1_to_2(data: Json) -> Json:
     return upgraded
 
 
+def _ratio(numerator: Any, denominator: Any) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return float(numerator) / float(denominator)
+
+
+def serving_2_to_3(data: Json) -> Json:
+    """Serving v2 -> v3: window-arrival figures where the v2 JSON determines them, the rest null
+    (see the module doc)."""
+    upgraded = copy.deepcopy(data)
+    upgraded["schema_version"] = 3
+    upgraded["identity"]["sweep_hash"] = sweep_hash(upgraded.get("config", {}))
+    window = upgraded["window"]
+    window.setdefault("opened_s", None)
+    window.setdefault("closed_s", None)
+    slo = upgraded["slo"]
+    slo.setdefault("tpot_s", None)
+    slo.setdefault("reference", None)
+    accounting = upgraded["accounting"]
+    for phase in ("warmup", "window", "drain"):
+        accounting[phase]["output_tokens"] = None
+        accounting[phase]["cancelled"] = None  # v2 counted them in timed_out
+    old = upgraded["summary"]
+    counts = accounting["window"]
+    duration = window["measured_duration_s"]
+    energy = old.get("energy_j")
+    idle = upgraded.get("energy", {}).get("idle_power_w")
+    finished = counts["finished"]
+    above_idle = None
+    if energy is not None and idle is not None and finished:
+        above_idle = (energy - idle * duration) / finished
+    upgraded["summary"] = {
+        "window_requests": old["requests_in_window"],
+        "window_finished": finished,
+        "window_unfinished": counts["failed"] + counts["timed_out"],
+        "window_output_tokens": None,
+        "finished_rps": finished / duration,
+        "output_tok_s": None,
+        "slo_met": old["slo_met"],
+        "slo_attainment": old["slo_attainment"],
+        "goodput_rps": old["goodput_rps"],
+        "energy_j": energy,
+        "avg_power_w": old["avg_power_w"],
+        "energy_per_finished_request_j": _ratio(energy, finished),
+        "energy_per_token_j": None,
+        "energy_above_idle_per_finished_request_j": above_idle,
+        "any_phase_completions_in_window": old["completed_in_window"],
+        "any_phase_tokens_in_window": old["output_tokens_in_window"],
+        "mean_running_requests": old["mean_running_requests"],
+        "peak_memory_bytes": old["peak_memory_bytes"],
+        "peak_memory_kind": old["peak_memory_kind"],
+        "load_time_s": old["load_time_s"],
+    }
+    measured = upgraded["measurements"]
+    legacy = {
+        name: measured.pop(name, None)
+        for name in (
+            "queueing_delay_s",
+            "ttft_s",
+            "itl_s",
+            "itl_p90_per_request_s",
+            "e2e_latency_s",
+            "output_tokens",
+        )
+    }
+    measured.update(
+        queueing_delay_s=None,
+        ttft_s=None,
+        tpot_s=None,
+        e2e_latency_s=None,
+        itl_s=None,
+        itl_p90_per_request_s=None,
+        output_tokens=None,
+        send_lag_s=measured.pop("dispatch_lag_s"),
+        finished_only_v2=legacy,
+    )
+    upgraded["verdict"] = None
+    upgraded["search"] = None
+    return upgraded
+
+
 def published_1_to_2(data: Json) -> Json:
     """Published v1 -> v2: add `identity.configuration` (only what v1 held) and `task`."""
     upgraded = copy.deepcopy(data)
@@ -101,6 +203,7 @@ MIGRATIONS: dict[tuple[str, int], Migration] = {
     ("performance", 1): performance_1_to_2,
     ("performance", 2): performance_2_to_3,
     ("serving", 1): serving_1_to_2,
+    ("serving", 2): serving_2_to_3,
     ("published", 1): published_1_to_2,
 }
 

@@ -1,6 +1,7 @@
-"""The serving scenario without a model: SLO attainment on hand-made timings, window figures,
-accounting (no request lost or counted twice), and the load driver against a fake engine on a
-fake clock (deterministic, instantaneous)."""
+"""The serving scenario without a model: latencies and SLO attainment on hand-made timings,
+censored percentiles, window figures, accounting (no request lost or counted twice, tokens of
+cancelled requests kept), and the load driver against a fake engine on a fake clock
+(deterministic, instantaneous)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from runner.measure.serving.outcomes import (
     slo_counts,
 )
 from runner.measure.serving.window import Slice, step_counts, window_figures
+from runner.measure.stats import summarize_censored
 from runner.records.consistency import serving_relations
 from runner.workload.prompts import Prompt
 
@@ -35,6 +37,7 @@ def outcome(
     phase: str = "window",
     status: str = "finished",
     started: float | None = None,
+    lag: float = 0.0,
 ) -> Outcome:
     return Outcome(
         index=index,
@@ -42,7 +45,7 @@ def outcome(
         prompt_id=f"p{index}",
         phase=phase,
         scheduled_s=arrival,
-        arrival_s=arrival,
+        arrival_s=arrival + lag,
         prompt_tokens=10,
         status=status,
         started_s=arrival if started is None else started,
@@ -63,6 +66,56 @@ def test_latencies_of_one_request_by_hand() -> None:
     assert o.itls_s == pytest.approx([0.1, 0.1, 0.3])
     # p90 of [0.1, 0.1, 0.3] with linear interpolation: 0.1 + 0.8 * 0.2
     assert o.itl_p90_s == pytest.approx(0.26)
+    # TPOT as vLLM: (E2E - TTFT) / (tokens - 1) = (1.0 - 0.5) / 3
+    assert o.tpot_s == pytest.approx(0.5 / 3)
+
+
+def test_latencies_count_from_the_scheduled_arrival_and_keep_the_send_lag() -> None:
+    late = outcome(0, 1.0, [1.5, 2.0], started=1.3, lag=0.25)  # sent at 1.25, due at 1.0
+    assert late.send_lag_s == pytest.approx(0.25)
+    assert late.ttft_s == pytest.approx(0.5)  # from 1.0, not from 1.25
+    assert late.queueing_delay_s == pytest.approx(0.3)
+    assert late.e2e_latency_s == pytest.approx(1.0)
+
+
+def test_an_unfinished_request_has_no_final_latency_only_bounds() -> None:
+    from runner.measure.serving.outcomes import latency_observations
+
+    cancelled = outcome(0, 1.0, [1.5, 1.7], status="timed_out", started=1.2)
+    cancelled.ended_s = 3.0  # cancelled 2 s after its scheduled arrival
+    assert cancelled.e2e_latency_s is None and cancelled.tpot_s is None
+    seen = latency_observations(cancelled, max_new_tokens=11)
+    assert seen["ttft_s"] == (pytest.approx(0.5), False)  # it had a first token
+    assert seen["queueing_delay_s"] == (pytest.approx(0.2), False)
+    assert seen["e2e_latency_s"] == (pytest.approx(2.0), True)
+    # Its last token would have come after 3.0 s, with at most 11 tokens: TPOT > 1.5 / 10.
+    assert seen["tpot_s"] == (pytest.approx(0.15), True)
+    never = outcome(1, 1.0, [], status="timed_out", started=None)
+    never.started_s, never.ended_s = None, 2.5
+    seen = latency_observations(never, max_new_tokens=11)
+    assert seen["queueing_delay_s"] == seen["ttft_s"] == seen["e2e_latency_s"] == (1.5, True)
+    assert seen["tpot_s"] == (0.0, True)
+    one = latency_observations(outcome(2, 0.0, [0.1]), max_new_tokens=11)
+    assert one["tpot_s"] is None  # a one-token answer has no TPOT
+
+
+def test_censored_percentiles_by_hand() -> None:
+    # Observed 1, 2, 3, 4 and one request censored at 2.5 (its latency is above 2.5).
+    stat = summarize_censored([(1.0, False), (2.0, False), (3.0, False), (4.0, False), (2.5, True)])
+    assert stat is not None and (stat.n, stat.censored) == (5, 1)
+    # Sorted: 1, 2, 2.5*, 3, 4. p50 reads rank 2 (the censored one): a lower bound.
+    assert (stat.p50, stat.p50_censored) == (2.5, True)
+    assert stat.p90 == pytest.approx(3.6) and stat.p90_censored
+    assert stat.observed is not None and stat.observed.n == 4
+    exact = summarize_censored([(1.0, False), (2.0, False), (3.0, False), (9.0, True)])
+    assert exact is not None
+    # p50 reads ranks 1 and 2 (1.5 between 2 and 3), below the censored value: exact.
+    assert (exact.p50, exact.p50_censored) == (2.5, False)
+    assert exact.p90_censored and exact.p99_censored
+    # A censored value equal to an observed one ranks after it (it exceeds its bound).
+    tie = summarize_censored([(2.0, True), (2.0, False)])
+    assert tie is not None and (tie.p50, tie.p50_censored) == (2.0, True)
+    assert summarize_censored([]) is None
 
 
 @pytest.mark.parametrize(
@@ -72,6 +125,8 @@ def test_latencies_of_one_request_by_hand() -> None:
         (SLOConfig(ttft_s=0.4, itl_p90_s=0.3), False),  # TTFT 0.5 > 0.4
         (SLOConfig(ttft_s=0.6, itl_p90_s=0.25), False),  # p90 ITL 0.26 > 0.25
         (SLOConfig(e2e_s=0.9), False),  # end to end 1.0 > 0.9
+        (SLOConfig(tpot_s=0.17), True),  # TPOT 0.5 / 3 = 0.1667
+        (SLOConfig(tpot_s=0.16), False),
         (SLOConfig(), True),  # no target: every finished request meets it
     ],
 )
@@ -87,7 +142,7 @@ def test_targets_are_inclusive() -> None:
 
 
 def test_one_token_response_has_no_itl_and_meets_that_target() -> None:
-    assert meets_slo(outcome(0, 0.0, [0.1]), SLOConfig(ttft_s=1, itl_p90_s=0.001))
+    assert meets_slo(outcome(0, 0.0, [0.1]), SLOConfig(ttft_s=1, itl_p90_s=0.001, tpot_s=0.001))
 
 
 @pytest.mark.parametrize("status", ["failed", "timed_out", "cancelled"])
@@ -137,23 +192,28 @@ def test_window_figures_by_hand() -> None:
         measured_duration_s=10.0,
         energy_j=100.0,
         slices=slices,
+        max_new_tokens=2,
         idle_power_w=2.0,
     )
     s = figures.summary
-    assert s.requests_in_window == 3
-    assert s.output_tokens_in_window == 1 + 2 + 2 + 1
-    assert s.completed_in_window == 3  # requests 0, 1 and 2 end inside
-    assert s.throughput_rps == pytest.approx(0.3)
-    assert s.throughput_tok_s == pytest.approx(0.6)
-    assert s.energy_per_request_j == pytest.approx(100 / 3)
-    assert s.energy_per_output_token_j == pytest.approx(100 / 6)
-    assert s.energy_above_idle_per_request_j == pytest.approx((100 - 2 * 10) / 3)
+    # Window requests only: 1, 2 and 3, with 2 tokens each (request 3's last after the window).
+    assert (s.window_requests, s.window_finished, s.window_unfinished) == (3, 3, 0)
+    assert s.window_output_tokens == 6
+    assert s.finished_rps == pytest.approx(0.3)
+    assert s.output_tok_s == pytest.approx(0.6)
+    assert s.energy_per_finished_request_j == pytest.approx(100 / 3)
+    assert s.energy_per_token_j == pytest.approx(100 / 6)
+    assert s.energy_above_idle_per_finished_request_j == pytest.approx((100 - 2 * 10) / 3)
     assert s.avg_power_w == pytest.approx(10.0)
     assert (s.slo_met, s.slo_attainment) == (2, pytest.approx(2 / 3))
-    assert s.goodput_rps == pytest.approx(0.2)
+    assert s.goodput_rps == pytest.approx(0.2)  # same requests as finished_rps: never above it
+    # What the clock window held, of any phase: the warm-up request's last token and end
+    # (10.5), both tokens and ends of requests 1 and 2, request 3's first token.
+    assert (s.any_phase_tokens_in_window, s.any_phase_completions_in_window) == (6, 3)
     m = figures.measurements
-    assert m.ttft_s is not None and m.ttft_s.n == 3
-    assert m.ttft_s.max == pytest.approx(1.0)
+    assert m.ttft_s is not None and (m.ttft_s.n, m.ttft_s.censored) == (3, 0)
+    assert m.ttft_s.p50 == pytest.approx(0.4) and not m.ttft_s.p50_censored
+    assert m.tpot_s is not None and m.tpot_s.p50 == pytest.approx(1.0)  # 0.2, 1.0, 1.1
     assert m.itl_s is not None and sorted([m.itl_s.min, m.itl_s.max]) == pytest.approx([0.2, 1.1])
     points = figures.timeline
     assert [p.t_s for p in points] == [0.0, 5.0]
@@ -175,9 +235,10 @@ def test_unmetered_window_has_null_energy_never_zero() -> None:
         measured_duration_s=2.0,
         energy_j=None,
         slices=[Slice(0.0, 2.0, None)],
+        max_new_tokens=2,
     )
     s = figures.summary
-    assert s.energy_j is s.energy_per_request_j is s.energy_per_output_token_j is None
+    assert s.energy_j is s.energy_per_finished_request_j is s.energy_per_token_j is None
     assert s.avg_power_w is None
     assert figures.measurements.slice_power_w is None
     assert figures.timeline[0].power_w is None
@@ -203,7 +264,9 @@ def test_accounting_counts_each_request_once_by_phase() -> None:
     assert counts.warmup.dispatched == counts.warmup.finished == 1
     window = counts.window
     assert (window.dispatched, window.finished, window.failed, window.timed_out) == (3, 1, 1, 1)
-    assert (counts.drain.dispatched, counts.drain.timed_out) == (1, 1)
+    drain = counts.drain
+    assert (drain.dispatched, drain.timed_out, drain.cancelled) == (1, 0, 1)  # load, not a failure
+    assert (counts.warmup.output_tokens, window.output_tokens) == (1, 1)
 
 
 def test_accounting_refuses_a_request_counted_twice_or_unfinished() -> None:
@@ -254,10 +317,11 @@ class ClockMeter:
 
 @dataclass
 class FakeEngine:
-    """Serves each request `service_s` after it arrives (one token per `step_s`), in parallel.
+    """Serves each request from its arrival (one token per `step_s`), in parallel.
 
-    `fail` requests come back failed; `hang` requests never come back; `duplicate` requests are
-    delivered twice.
+    `fail` requests come back failed; `hang` requests are never scheduled (cancel returns
+    nothing of them); `slow` requests stream `slow_tokens` tokens one per `slow_step_s` (cancel
+    returns those generated so far); `duplicate` requests are delivered twice.
     """
 
     clock: FakeClock
@@ -265,6 +329,9 @@ class FakeEngine:
     step_s: float = 0.05
     fail: frozenset[str] = frozenset()
     hang: frozenset[str] = frozenset()
+    slow: frozenset[str] = frozenset()
+    slow_tokens: int = 1000
+    slow_step_s: float = 0.3
     duplicate: frozenset[str] = frozenset()
     dies_at: float | None = None
 
@@ -272,6 +339,7 @@ class FakeEngine:
         self.queue: list[tuple[float, int, EngineResult]] = []
         self.submitted: list[str] = []
         self.cancelled: list[str] = []
+        self.streams: dict[str, tuple[float, list[float]]] = {}
         self.counter = 0
 
     def submit(self, request_id: str, input_ids: list[int]) -> None:
@@ -279,13 +347,17 @@ class FakeEngine:
         if request_id in self.hang:
             return
         start = self.clock()
-        times = [start + self.step_s * (k + 1) for k in range(self.service_tokens)]
+        count, step = self.service_tokens, self.step_s
+        if request_id in self.slow:
+            count, step = self.slow_tokens, self.slow_step_s
+        times = [start + step * (k + 1) for k in range(count)]
+        self.streams[request_id] = (start, times)
         result = EngineResult(
             request_id=request_id,
             finished=request_id not in self.fail,
             started=start,
             token_times=times if request_id not in self.fail else [],
-            tokens=list(range(self.service_tokens)) if request_id not in self.fail else [],
+            tokens=list(range(count)) if request_id not in self.fail else [],
             error="boom" if request_id in self.fail else None,
         )
         for _ in range(2 if request_id in self.duplicate else 1):
@@ -300,10 +372,15 @@ class FakeEngine:
         self.clock.now += timeout_s
         return None
 
-    def cancel(self, request_id: str) -> None:
+    def cancel(self, request_id: str) -> EngineResult | None:
         self.cancelled.append(request_id)
         self.queue = [item for item in self.queue if item[2].request_id != request_id]
         heapq.heapify(self.queue)
+        if request_id not in self.streams:
+            return None
+        start, times = self.streams[request_id]
+        done = [t for t in times if t <= self.clock()]
+        return EngineResult(request_id, False, start, done, list(range(len(done))))
 
     def alive(self) -> str | None:
         if self.dies_at is not None and self.clock() >= self.dies_at:
@@ -368,8 +445,84 @@ def test_driver_times_out_window_requests_and_cancels_the_rest() -> None:
         measured_duration_s=result.measured_duration_s,
         energy_j=result.energy_j,
         slices=result.slices,
+        max_new_tokens=4,
     )
-    assert (figures.summary.slo_met, figures.summary.requests_in_window) == (1, 2)
+    assert (figures.summary.slo_met, figures.summary.window_requests) == (1, 2)
+
+
+def test_cancelled_requests_keep_their_tokens_and_are_censored_by_hand() -> None:
+    """Warm-up 1 s, window [1, 3), deadline 4 s. r0 (warm-up, 0.4 s) and r1 (window, 1.4 s)
+    stream 4 tokens every 0.5 s and finish; r2 (window, 2.0 s) streams a token every 0.3 s and
+    never finishes; r3 (window, 2.5 s) is never scheduled; r4 (drain, 3.7 s) starts but has no
+    token by the deadline. At 4 s the driver cancels r2 and r3 (timed out) and r4."""
+    from runner.measure.serving.point import raw_data_rows
+
+    clock = FakeClock()
+    engine = FakeEngine(
+        clock, step_s=0.5, slow=frozenset({"r2"}), slow_step_s=0.3, hang=frozenset({"r3"})
+    )
+    result, _ = drive(engine, clock, [0.4, 1.4, 2.0, 2.5, 3.7], duration_s=2.0)
+    by_id = {o.request_id: o for o in result.outcomes}
+    assert [by_id[r].status for r in ("r0", "r1", "r2", "r3", "r4")] == [
+        "finished", "finished", "timed_out", "timed_out", "cancelled",
+    ]  # fmt: skip
+    slow = by_id["r2"]
+    # Tokens at 2.3, 2.6, 2.9, 3.2, 3.5 and 3.8 s, read at the cancel (4 s): kept.
+    assert slow.output_tokens == 6
+    assert slow.token_times_s == pytest.approx([2.3, 2.6, 2.9, 3.2, 3.5, 3.8])
+    assert slow.ended_s == pytest.approx(4.0)
+    assert by_id["r3"].output_tokens == 0 and by_id["r3"].started_s is None
+    assert by_id["r4"].output_tokens == 0 and by_id["r4"].started_s == pytest.approx(3.7)
+    counts = accounting(result.outcomes)
+    assert (counts.warmup.output_tokens, counts.window.output_tokens) == (4, 10)  # r1 4 + r2 6
+    assert (counts.window.finished, counts.window.timed_out) == (1, 2)
+    assert (counts.drain.output_tokens, counts.drain.cancelled) == (0, 1)
+
+    figures = window_figures(
+        result.outcomes,
+        SLOConfig(ttft_s=1.0),
+        opened_s=result.opened_s,
+        closed_s=result.closed_s,
+        measured_duration_s=result.measured_duration_s,
+        energy_j=result.energy_j,
+        slices=result.slices,
+        max_new_tokens=10,
+    )
+    s = figures.summary
+    assert (s.window_requests, s.window_finished, s.window_unfinished) == (3, 1, 2)
+    assert s.window_output_tokens == 10 and s.output_tok_s == pytest.approx(5.0)
+    assert (s.slo_met, s.finished_rps, s.goodput_rps) == (1, pytest.approx(0.5), pytest.approx(0.5))
+    assert s.energy_per_token_j == pytest.approx(100.0 / 10)  # 50 W x 2 s over 10 tokens
+    assert s.energy_per_finished_request_j == pytest.approx(100.0)
+    # Inside [1, 3): r0's 1.4, 1.9, 2.4; r1's 1.9, 2.4, 2.9; r2's 2.3, 2.6, 2.9. r0 ends inside.
+    assert (s.any_phase_tokens_in_window, s.any_phase_completions_in_window) == (9, 1)
+    m = figures.measurements
+    # TTFT: r1 0.5 and r2 0.3 observed; r3 censored at 4.0 - 2.5 = 1.5 (no token by then).
+    ttft = m.ttft_s
+    assert ttft is not None and (ttft.n, ttft.censored) == (3, 1)
+    assert (ttft.p50, ttft.p50_censored) == (pytest.approx(0.5), False)
+    assert (ttft.p90, ttft.p90_censored) == (pytest.approx(0.5 + 0.8 * 1.0), True)  # "> 1.3"
+    # End to end: r1 2.0 observed; r2 censored at 2.0 and r3 at 1.5: every percentile a bound.
+    e2e = m.e2e_latency_s
+    assert e2e is not None and (e2e.n, e2e.censored) == (3, 2)
+    assert (e2e.p50, e2e.p50_censored) == (pytest.approx(2.0), True)
+    # TPOT: r1 (3.4 - 1.9) / 3 = 0.5; r2 censored at (2.0 - 0.3) / 9; r3 at 0.
+    tpot = m.tpot_s
+    assert tpot is not None and (tpot.n, tpot.censored) == (3, 2)
+    assert tpot.observed is not None and tpot.observed.max == pytest.approx(0.5)
+    assert tpot.p50 == pytest.approx(1.7 / 9) and tpot.p50_censored
+    # Queueing: r1 and r2 started at once (0, observed); r3 censored at 1.5.
+    queue = m.queueing_delay_s
+    assert queue is not None and (queue.p50, queue.p50_censored) == (0.0, False)
+    assert queue.p90_censored
+    rows = {row["request_id"]: row for row in raw_data_rows("x", result.outcomes, SLOConfig(), 10)}
+    assert rows["r1"]["tpot_s"] == pytest.approx(0.5) and rows["r1"]["send_lag_s"] == 0.0
+    assert rows["r2"]["output_tokens"] == 6 and rows["r2"]["ttft_s"] == pytest.approx(0.3)
+    assert rows["r2"]["e2e_latency_s"] is None and rows["r2"]["tpot_s"] is None
+    assert rows["r2"]["censored_e2e_latency_s"] == pytest.approx(2.0)
+    assert rows["r2"]["censored_tpot_s"] == pytest.approx(1.7 / 9, abs=1e-6)
+    assert rows["r3"]["censored_ttft_s"] == pytest.approx(1.5)
+    assert rows["r1"]["meets_slo"] and rows["r2"]["meets_slo"] is False
 
 
 def test_driver_fails_the_point_when_the_engine_dies() -> None:
@@ -426,7 +579,7 @@ def test_schedule_of_a_poisson_config_is_its_seeded_process() -> None:
 
     config = _config("scenario.request_rate=3", "seed=4", "scenario.drain_timeout_s=5")
     times, trace, sha = schedule(config)
-    assert times == poisson_arrivals(3.0, 5.0 + 30.0 + 5.0, seed=4)
+    assert times == poisson_arrivals(3.0, 5.0 + 60.0 + 5.0, seed=4)
     assert trace is None and sha is None
 
 

@@ -1,5 +1,5 @@
-"""Schema versions: v1 and v2 performance records, v1 serving and v1 published records load
-unchanged through the written migrations; the published kind holds only what its source
+"""Schema versions: v1 and v2 performance records, v1 and v2 serving and v1 published records
+load unchanged through the written migrations; the published kind holds only what its source
 published; measured records stay strict."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner.errors import RecordError
+from runner.records.consistency import inconsistencies
 from runner.records.load import load_record, parse_record, scan_results
 from runner.records.migrate import (
     migrate,
@@ -90,7 +91,7 @@ def test_migration_is_pure_and_only_adds_the_source() -> None:
     assert {k: v for k, v in third["identity"].items() if k != "configuration"} == data["identity"]
     assert readable_versions("performance", 3) == [1, 2, 3]
     assert readable_versions("published", 2) == [1, 2]
-    assert readable_versions("serving", 2) == [1, 2]
+    assert readable_versions("serving", 3) == [1, 2, 3]
 
 
 @pytest.mark.parametrize("version", [0, 4, 99, "1", None, True])
@@ -121,17 +122,59 @@ def test_a_measured_record_states_its_whole_configuration(tmp_path: Path) -> Non
             parse_record(tmp_path / "bad.json", json.dumps(broken))
 
 
-def test_a_serving_record_of_version_1_loads_with_its_configuration(tmp_path: Path) -> None:
-    from tests.support.serving_records import drive_result, record_from_outcomes, synthetic_outcomes
+SERVING_V2 = sorted((GOLDEN.parent / "serving_v2").rglob("*.json"))
 
-    current = record_from_outcomes(drive_result(synthetic_outcomes(4, 4), 10.0), rate=2.0)
-    data = current.model_dump(mode="json")
+
+def test_a_serving_record_of_version_2_loads_unchanged_on_disk() -> None:
+    from runner.records.serving import ServingRecord
+    from runner.records.serving_rules import sweep_hash
+
+    (path,) = SERVING_V2
+    before = path.read_bytes()
+    v2 = json.loads(before)
+    assert v2["schema_version"] == 2
+    record = load_record(path)
+    assert isinstance(record, ServingRecord) and record.schema_version == 3
+    assert path.read_bytes() == before  # never rewritten
+    s, old = record.summary, v2["summary"]
+    # Moved and renamed, values unchanged.
+    assert s.window_requests == old["requests_in_window"] == 7
+    assert s.any_phase_completions_in_window == old["completed_in_window"]
+    assert s.any_phase_tokens_in_window == old["output_tokens_in_window"]
+    assert (s.slo_met, s.goodput_rps, s.energy_j) == (
+        old["slo_met"], old["goodput_rps"], old["energy_j"]
+    )  # fmt: skip
+    # Determined exactly by the v2 JSON: the window requests that finished, over the window.
+    assert (s.window_finished, s.window_unfinished) == (6, 1)
+    assert s.finished_rps == pytest.approx(6 / v2["window"]["measured_duration_s"])
+    assert s.energy_per_finished_request_j == pytest.approx(old["energy_j"] / 6)
+    # Not kept by v2: null, never guessed.
+    assert s.window_output_tokens is s.output_tok_s is s.energy_per_token_j is None
+    assert record.accounting.window.output_tokens is None
+    assert record.accounting.drain.cancelled is None  # v2 counted it in timed_out
+    assert record.accounting.drain.timed_out == v2["accounting"]["drain"]["timed_out"] == 1
+    assert record.window.opened_s is record.window.closed_s is None
+    assert record.slo.tpot_s is record.slo.reference is None
+    m = record.measurements
+    assert m.ttft_s is m.e2e_latency_s is m.tpot_s is m.queueing_delay_s is None
+    assert m.finished_only_v2 is not None
+    assert m.finished_only_v2.ttft_s.model_dump(mode="json") == v2["measurements"]["ttft_s"]
+    assert m.send_lag_s.model_dump(mode="json") == v2["measurements"]["dispatch_lag_s"]
+    assert record.verdict is None and record.search is None  # not assessed
+    assert record.identity.sweep_hash == sweep_hash(v2["config"])
+    assert inconsistencies(record) == []
+
+
+def test_a_serving_record_of_version_1_loads_with_its_configuration(tmp_path: Path) -> None:
+    (path,) = SERVING_V2
+    data = json.loads(path.read_text())
     configuration = data["identity"].pop("configuration")
     data["schema_version"] = 1
     loaded = parse_record(tmp_path / "s.json", json.dumps(data))
     assert loaded.identity.configuration.model_dump(mode="json") == configuration
     assert configuration["max_num_seqs"] == data["engine"]["max_batch_requests"]
     assert configuration["batching"] == "continuous" and configuration["num_devices"] == 1
+    assert loaded.summary.window_requests == data["summary"]["requests_in_window"]
 
 
 def test_a_v2_record_must_say_its_source_and_keep_every_statistic(tmp_path: Path) -> None:

@@ -22,11 +22,12 @@ from tests.support.serving_records import (
 
 
 def test_serving_is_a_registered_kind_with_a_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    assert RECORD_TYPES["serving"][0] == 2
+    assert RECORD_TYPES["serving"][0] == 3
     assert main(["schema", "--kind", "serving"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert schema["$id"] == "energy-leaderboard/serving-record/v2"
-    assert "slo" in schema["properties"] and "timeline" in schema["properties"]
+    assert schema["$id"] == "energy-leaderboard/serving-record/v3"
+    for block in ("slo", "timeline", "verdict", "search"):
+        assert block in schema["properties"]
 
 
 @pytest.mark.parametrize(
@@ -42,8 +43,8 @@ def test_point_labels(arrival: str, rate: float | None, label: str) -> None:
 
 
 def test_written_records_validate_and_sit_where_their_identity_says(tmp_path: Path) -> None:
-    paths = write_sweep(tmp_path, [(1.0, 20, 50.0), (4.0, 10, None)])
-    assert [p.parent.name for p in paths] == ["poisson-1rps", "poisson-4rps"]
+    paths = write_sweep(tmp_path, [(4.0, 1.0, 50.0), (8.0, 0.25, None)])
+    assert [p.parent.name for p in paths] == ["poisson-4rps", "poisson-8rps"]
     assert paths[0].parent.parent.parent.parent.parent.name == "serving"
     problems, warnings, _, valid = validate_results(tmp_path)
     assert problems == [] and warnings == [] and valid == 2
@@ -52,6 +53,12 @@ def test_written_records_validate_and_sit_where_their_identity_says(tmp_path: Pa
     first = load_record(paths[0])
     rows = (paths[0].parent / first.raw_data.file).read_text().splitlines()
     assert len(rows) == first.arrival.dispatched == first.raw_data.rows
+    # The offered rate, the window's bounds, the verdict and per-request TPOT are recorded.
+    assert first.arrival.offered_rate_rps == pytest.approx(40 / 10.0)
+    assert (first.window.opened_s, first.window.closed_s) == (1.0, 11.0)
+    assert first.verdict is not None and first.verdict.status == "passes"
+    assert first.verdict.steady_state.steady and first.verdict.sample.passes
+    assert all("tpot_s" in json.loads(row) for row in rows)
 
 
 def test_a_moved_serving_record_is_refused(tmp_path: Path) -> None:
@@ -67,11 +74,52 @@ def test_a_moved_serving_record_is_refused(tmp_path: Path) -> None:
 def test_edited_figures_are_named(tmp_path: Path) -> None:
     record = record_from_outcomes(drive_result(synthetic_outcomes(10, 7), 40.0))
     assert inconsistencies(record) == []
-    summary = record.summary.model_copy(update={"energy_per_request_j": 1.0, "slo_met": 9})
+    summary = record.summary.model_copy(
+        update={"energy_per_finished_request_j": 1.0, "slo_met": 9, "window_output_tokens": 3}
+    )
     lines = inconsistencies(record.model_copy(update={"summary": summary}))
     fields = " ".join(lines)
-    assert "summary.energy_per_request_j" in fields
+    assert "summary.energy_per_finished_request_j" in fields
     assert "summary.slo_attainment" in fields and "summary.goodput_rps" in fields
+    assert "summary.window_output_tokens" in fields and "verdict.sample.met" in fields
+
+
+def test_a_verdict_its_numbers_do_not_give_is_named() -> None:
+    record = record_from_outcomes(drive_result(synthetic_outcomes(40, 40), 40.0))
+    assert record.verdict is not None and record.verdict.status == "passes"
+    forged = record.verdict.model_copy(update={"status": "fails"})
+    lines = inconsistencies(record.model_copy(update={"verdict": forged}))
+    assert lines == ["verdict.status: 'fails', but its judgements give 'passes'"]
+    sample = record.verdict.sample.model_copy(update={"min_requests": 100})
+    lines = inconsistencies(
+        record.model_copy(update={"verdict": record.verdict.model_copy(update={"sample": sample})})
+    )
+    assert any(line.startswith("verdict.sample: passes=True") for line in lines)
+
+
+def test_validate_names_a_sweep_that_mixes_configurations(tmp_path: Path) -> None:
+    # The same model, task and hardware at 8 req/s, once with the default output cap and batch
+    # cap, once with others: two configurations, two sweeps.
+    write_sweep(tmp_path, [(4.0, 1.0, 10.0), (8.0, 1.0, 20.0)])
+    write_sweep(
+        tmp_path, [(8.0, 0.5, 30.0)], run_prefix="20261102T0000", max_new_tokens=8, max_num_seqs=8
+    )
+    problems, warnings, _, valid = validate_results(tmp_path)
+    assert problems == [] and valid == 3
+    assert len(warnings) == 1
+    line = warnings[0]
+    assert "serving/cpu-synthetic-x86-64/tiny-random/chat" in line
+    assert "2 configurations" in line and "never pooled" in line
+    assert "task.max_new_tokens 4 / 8" in line and "scenario.max_batch_requests 64 / 8" in line
+
+
+def test_an_overloaded_point_says_why(tmp_path: Path) -> None:
+    record = record_from_outcomes(drive_result(synthetic_outcomes(40, 30, timed_out=5), 40.0))
+    assert record.verdict is not None and record.verdict.status == "overloaded"
+    assert record.verdict.steady_state.unfinished_at_deadline == 5
+    assert record.summary.window_unfinished == 5
+    assert record.accounting.window.output_tokens == record.summary.window_output_tokens
+    assert inconsistencies(record) == []
 
 
 def test_accounting_must_add_up(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def drive_load(
     drain_timeout_s: float,
     timeline_step_s: float,
     decode: Callable[[list[int]], str] = lambda tokens: "",
-    clock: Callable[[], float] = time.perf_counter,
+    clock: Callable[[], float] | None = None,
     tick: Callable[[float], None] | None = None,
 ) -> DriveResult:
     """Send every request at its time, meter the window, collect every result.
@@ -71,12 +71,18 @@ def drive_load(
     the first slice), each slice boundary closes one slice and opens the next, the window closes
     at `warmup_s + duration_s`. Requests keep arriving after the window until every window
     request has ended; then the remaining drain requests are cancelled. Window requests still
-    running `drain_timeout_s` after the window are cancelled and marked `timed_out`.
+    running `drain_timeout_s` after the window are cancelled and marked `timed_out`. A cancelled
+    request keeps the tokens (and their times) it had generated, as the engine reports them at
+    cancel.
+
+    `clock` defaults to the engine's own (`engine.clock`, else `time.perf_counter`): the times
+    the engine stamps and the schedule must be on one clock.
 
     Raises:
         PointFailed: the engine stopped (for example out of memory) before the window's requests
             ended.
     """
+    clock = clock or getattr(engine, "clock", time.perf_counter)
     origin = clock()
 
     def now() -> float:
@@ -120,14 +126,21 @@ def drive_load(
     def stop_outstanding(status: str, ids: set[str], at: float) -> None:
         nonlocal last_window_end
         for request_id in sorted(ids):
-            engine.cancel(request_id)
+            partial = engine.cancel(request_id)
             outcome = outcomes[request_id]
             outcome.status = status
-            outcome.ended_s = at
+            if partial is not None:
+                if partial.started is not None:
+                    outcome.started_s = partial.started - origin
+                outcome.token_times_s = [t - origin for t in partial.token_times]
+                outcome.output_tokens = len(partial.tokens)
+                outcome.text = decode(partial.tokens)
+            last = outcome.last_token_s
+            outcome.ended_s = at if last is None else max(at, last)
             open_ids.discard(request_id)
             if request_id in window_open_ids:
                 window_open_ids.discard(request_id)
-                last_window_end = max(last_window_end, at)
+                last_window_end = max(last_window_end, outcome.ended_s)
 
     deadline = window_end + drain_timeout_s
     sending = True

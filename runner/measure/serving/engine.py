@@ -16,13 +16,17 @@ CPU_MAX_BATCH_TOKENS = 2048
 
 
 class TransformersEngine:
-    """`Engine` over transformers' `ContinuousBatchingManager`.
+    """`Engine` over transformers' `ContinuousBatchingManager`. Its times are
+    `time.perf_counter()` seconds (`clock`), as transformers stamps them.
 
     Uses only `model.init_continuous_batching(generation_config, continuous_batching_config,
     workload_hints)`, `manager.warmup()`, `start()`, `add_request(ids, request_id=...,
     max_new_tokens=..., record_timestamps=True[, eos_token_id=-1])`, `get_result(timeout=...)`,
     `cancel_request(id)`, `is_running()` and `stop(...)`, and the result fields
-    `generated_tokens`, `status`, `error`, `lifespan` and `timestamps`. Run with the pinned
+    `generated_tokens`, `status`, `error`, `lifespan` and `timestamps`. At cancel it reads the
+    request's state from `manager.batch_processor.scheduler` (`active_requests` /
+    `waiting_requests`: `generated_tokens`, `timestamps`, `lifespan`), so the tokens of a
+    cancelled request are kept. Run with the pinned
     5.23.0; read (not run) against an earlier 5.x snapshot, which differs in what is handled
     here: `stop` has no `hard_stop`, there is no `background_thread_status`, `WorkloadHints` sits
     in `continuous_batching.utils`, and before 5.17 `page_size` was `block_size`.
@@ -111,6 +115,7 @@ class TransformersEngine:
             ),
         }
         self._lock = threading.Lock()
+        self.clock = time.perf_counter
 
     def submit(self, request_id: str, input_ids: list[int]) -> None:
         """Queue one request with per-token timestamps."""
@@ -143,9 +148,42 @@ class TransformersEngine:
             error=output.error,
         )
 
-    def cancel(self, request_id: str) -> None:
-        """Drop a queued or running request."""
+    def cancel(self, request_id: str) -> EngineResult | None:
+        """Drop a queued or running request; return the tokens it had generated (and their
+        times), read from the scheduler's request state just before cancelling. None when the
+        scheduler does not hold the request (still in the input queue, or already done).
+
+        Callers that ignore the return value (the earlier `-> None` form) keep working.
+        """
+        state = self._request_state(request_id)
+        partial = None
+        if state is not None:
+            tokens = list(state.generated_tokens)
+            times = list(getattr(state, "timestamps", None) or [])
+            count = min(len(tokens), len(times))  # the thread may be between the two appends
+            lifespan = getattr(state, "lifespan", None) or (-1, -1)
+            partial = EngineResult(
+                request_id=request_id,
+                finished=False,
+                started=lifespan[0] if lifespan[0] > 0 else None,
+                token_times=times[:count],
+                tokens=tokens[:count],
+            )
         self.manager.cancel_request(request_id)
+        return partial
+
+    def _request_state(self, request_id: str) -> Any:
+        """The scheduler's `RequestState` of a queued or running request, or None (read
+        without locking: list copies are atomic under the GIL)."""
+        processor = getattr(self.manager, "batch_processor", None)
+        scheduler = getattr(processor, "scheduler", None)
+        if scheduler is None:
+            return None
+        for holder in ("active_requests", "waiting_requests"):
+            state = getattr(scheduler, holder, {}).get(request_id)
+            if state is not None:
+                return state
+        return None
 
     def alive(self) -> str | None:
         """None while the generation thread runs; else its error."""

@@ -10,20 +10,23 @@ One serving point (`leaderboard run scenario=serving ...`):
    request records per-token timestamps.
 3. One loop on the calling thread sends requests on time, opens and closes the energy meter's
    windows (the measured window, and its timeline slices), and collects finished results.
-4. Warm-up requests (arriving before `warmup_s`) and drain requests (arriving after the window,
-   sent so that the window's last requests are served under the same load) are recorded in the
-   raw data and excluded from every number. Once every window request has finished, the
-   outstanding drain requests are cancelled; window requests still running `drain_timeout_s`
-   after the window are cancelled and counted as timed out (they miss the SLO).
+4. Warm-up requests (scheduled before `warmup_s`) and drain requests (scheduled after the
+   window, sent so that the window's last requests are served under the same load) are recorded
+   in the raw data and excluded from every window figure. Once every window request has ended,
+   the outstanding drain requests are cancelled; window requests still running
+   `drain_timeout_s` after the window are cancelled and counted as timed out (they miss the
+   SLO, their tokens so far are kept and their latencies are censored).
+5. The rate is judged (`verdict`): steady state and sample size.
 
 Definitions of every figure: `runner.records.serving`. The computations are pure functions of
-`Outcome`s (`outcomes`, `window`; tested on hand-made timings); the engine (`engine`) is behind
-the small `Engine` protocol so the load driver (`driver`) can be tested with a fake one.
+`Outcome`s (`outcomes`, `window`, `verdict`; tested on hand-made timings); the engine (`engine`)
+is behind the small `Engine` protocol so the load driver (`driver`) can be tested with a fake
+one, and `make_engine` is where a point gets its engine. A search over rates (`search`) runs
+one point per probe.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,12 +50,15 @@ from runner.measure.point import (
 from runner.measure.serving.driver import DriveResult, drive_load
 from runner.measure.serving.engine import TransformersEngine
 from runner.measure.serving.outcomes import (
+    Engine,
     Outcome,
     ScheduledRequest,
     accounting,
+    latency_observations,
     meets_slo,
     phase_of,
 )
+from runner.measure.serving.verdict import rate_verdict
 from runner.measure.serving.window import window_figures
 from runner.records.configuration import single_device
 from runner.records.layout import serving_parts
@@ -64,11 +70,13 @@ from runner.records.serving import (
     SERVING_SCHEMA_VERSION,
     ArrivalInfo,
     EngineInfo,
+    SearchInfo,
     ServingIdentity,
     ServingRecord,
     SLOInfo,
     WindowInfo,
 )
+from runner.records.serving_rules import sweep_hash
 from runner.records.store import new_run_id, safe_subdir, sha256_file, write_record_with_raw_data
 from runner.workload.models import LoadedModel, load_model
 from runner.workload.prompts import Prompt, load_prompt_set, sample_prompts
@@ -130,12 +138,19 @@ def record_folder(results_root: Path, identity: ServingIdentity) -> Path:
     return safe_subdir(results_root, *serving_parts(identity))
 
 
+def make_engine(loaded: LoadedModel, config: RunConfig, max_prompt_tokens: int) -> Engine:
+    """The serving engine of a point: transformers' continuous batching (tests replace it)."""
+    return TransformersEngine(loaded, config, max_prompt_tokens)
+
+
 def run_serving_point(
     config: RunConfig,
     *,
     calibration: CalibrationLookup | None = None,
     meter: EnergyMeter | None = None,
     progress: bool = True,
+    loaded: LoadedModel | None = None,
+    search: SearchInfo | None = None,
 ) -> Path:
     """Serve the model under the configured load, measure the window, write the record.
 
@@ -145,6 +160,8 @@ def run_serving_point(
             `config.calibrate` is true.
         meter: an energy meter to use instead of the one `energy_meter` selects (tests).
         progress: show a progress bar over the load's time.
+        loaded: the model, already loaded for this config (a rate search loads it once).
+        search: the rate search this point is a probe of, recorded with it.
 
     Raises:
         UserError: bad input, model not loadable, out of memory, engine stopped, disk full. No
@@ -171,7 +188,8 @@ def run_serving_point(
             energy_meter=config.energy_meter,
             write_root=write_root(config),
         )
-    loaded = load_model(config.model, device)
+    if loaded is None:
+        loaded = load_model(config.model, device)
     if meter is None:
         meter = make_energy_meter(config.energy_meter, device)
     if device == "cuda":
@@ -184,25 +202,35 @@ def run_serving_point(
         ScheduledRequest(index, at, prompt, ids)
         for index, (at, prompt, ids) in enumerate(zip(times, prompts, input_ids, strict=True))
     ]
-    engine = TransformersEngine(loaded, config, max(len(ids) for ids in input_ids))
+    engine = make_engine(loaded, config, max(len(ids) for ids in input_ids))
     try:
         result = _drive_with_progress(engine, requests, meter, config, loaded, progress)
     finally:
         engine.close()
     ended_utc = utc_now()
     memory, memory_kind = peak_memory(device)
+    slo = config.task.slo
     figures = window_figures(
         result.outcomes,
-        config.task.slo,
+        slo,
         opened_s=result.opened_s,
         closed_s=result.closed_s,
         measured_duration_s=result.measured_duration_s,
         energy_j=result.energy_j,
         slices=result.slices,
+        max_new_tokens=config.task.max_new_tokens,
         idle_power_w=idle_power_w,
         peak_memory_bytes=memory,
         peak_memory_kind=memory_kind,
         load_time_s=loaded.load_time_s,
+    )
+    verdict = rate_verdict(
+        figures,
+        measured_duration_s=result.measured_duration_s,
+        target=slo.attainment,
+        confidence=scenario.confidence,
+        min_requests=scenario.min_requests,
+        on_gpu=device == "cuda",
     )
     counts = accounting(result.outcomes, result.duplicates)
     identity = ServingIdentity(
@@ -217,6 +245,7 @@ def run_serving_point(
         cv=scenario.cv if scenario.arrival == "gamma" else None,
         trace_speedup=scenario.trace_speedup if scenario.arrival == "trace" else None,
         config_hash=config_hash(config),
+        sweep_hash=sweep_hash(config_to_dict(config)),
         configuration=single_device(
             batching="continuous",
             precision=config.model.dtype,
@@ -225,13 +254,12 @@ def run_serving_point(
         ),
     )
     run_id = new_run_id()
-    slo = config.task.slo
     dispatched = result.outcomes
     return write_record_with_raw_data(
         record_folder(write_root(config), identity),
         run_id,
         RAW_DATA_SUFFIX,
-        raw_data_rows(run_id, result.outcomes, slo),
+        raw_data_rows(run_id, result.outcomes, slo, config.task.max_new_tokens),
         lambda raw_data: ServingRecord(
             schema_version=SERVING_SCHEMA_VERSION,
             kind=SERVING_KIND,
@@ -254,6 +282,8 @@ def run_serving_point(
                 warmup_s=scenario.warmup_s,
                 duration_s=scenario.duration_s,
                 measured_duration_s=result.measured_duration_s,
+                opened_s=result.opened_s,
+                closed_s=result.closed_s,
                 drain_s=max(0.0, result.last_end_s - result.closed_s),
                 drain_timeout_s=scenario.drain_timeout_s,
                 timeline_step_s=scenario.timeline_step_s,
@@ -264,7 +294,7 @@ def run_serving_point(
                 warmup_time_s=engine.warmup_time_s,
                 **engine.info,
             ),
-            slo=SLOInfo(**dataclasses.asdict(slo)),
+            slo=slo_info(slo),
             energy=EnergyInfo(
                 source=meter.source,  # type: ignore[arg-type]
                 reason=meter.reason,
@@ -275,6 +305,8 @@ def run_serving_point(
             accounting=counts,
             measurements=figures.measurements,
             summary=figures.summary,
+            verdict=verdict,
+            search=search,
             timeline=figures.timeline,
             provenance=collect_provenance(device, config.seed, started_utc, ended_utc),
             raw_data=raw_data,
@@ -284,8 +316,20 @@ def run_serving_point(
     )[0]
 
 
+def slo_info(slo: SLOConfig) -> SLOInfo:
+    """The record's SLO block from the task's SLO config."""
+    return SLOInfo(
+        ttft_s=slo.ttft_s,
+        tpot_s=slo.tpot_s,
+        itl_p90_s=slo.itl_p90_s,
+        e2e_s=slo.e2e_s,
+        attainment=slo.attainment,
+        reference=slo.reference or None,
+    )
+
+
 def _drive_with_progress(
-    engine: TransformersEngine,
+    engine: Engine,
     requests: Sequence[ScheduledRequest],
     meter: EnergyMeter,
     config: RunConfig,
@@ -317,15 +361,29 @@ def _drive_with_progress(
 
 
 def raw_data_rows(
-    run_id: str, outcomes: Sequence[Outcome], slo: SLOConfig | SLOInfo
+    run_id: str,
+    outcomes: Sequence[Outcome],
+    slo: SLOConfig | SLOInfo,
+    max_new_tokens: int | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per dispatched request (every phase), times in s from the load's start."""
+    """One row per dispatched request (every phase), times in s from the load's start.
+
+    Latencies are from the scheduled arrival; `send_lag_s` is how late the driver sent it. An
+    unfinished request has `ttft_s` only if it had a first token, no `e2e_latency_s` and no
+    `tpot_s`, and `censored_*` give the lower bounds the percentiles used for it.
+    """
 
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 6)
 
     rows = []
     for o in outcomes:
+        observed = latency_observations(o, max_new_tokens or 0)
+        bounds = {
+            f"censored_{name}": rounded(value[0])
+            for name, value in observed.items()
+            if value is not None and value[1]
+        }
         rows.append(
             {
                 "run_id": run_id,
@@ -336,12 +394,15 @@ def raw_data_rows(
                 "status": o.status,
                 "scheduled_s": rounded(o.scheduled_s),
                 "arrival_s": rounded(o.arrival_s),
+                "send_lag_s": rounded(o.send_lag_s),
                 "started_s": rounded(o.started_s),
                 "ended_s": rounded(o.ended_s),
                 "queueing_delay_s": rounded(o.queueing_delay_s),
                 "ttft_s": rounded(o.ttft_s),
+                "tpot_s": rounded(o.tpot_s),
                 "e2e_latency_s": rounded(o.e2e_latency_s),
                 "itl_p90_s": rounded(o.itl_p90_s),
+                **bounds,
                 "prompt_tokens": o.prompt_tokens,
                 "output_tokens": o.output_tokens,
                 "token_times_s": [round(t, 6) for t in o.token_times_s],
