@@ -1,7 +1,8 @@
 """`leaderboard run`: expand a sweep, compose each job, run each point, report failures.
 
-Each point runs in its scenario: `static` batches (`runner.measure.point`) or `serving` under
-arriving load (`runner.measure.serving`).
+Each point runs in its scenario: `static` batches (`runner.measure.point`), `serving` under
+arriving load (`runner.measure.serving`) or `steady`, N requests at once at a batch cap
+(`runner.measure.steady`).
 
 A failed point (bad config, out of memory, model not loadable) is reported in one line and the
 sweep goes on; the command exits non-zero at the end if any point failed.
@@ -15,6 +16,9 @@ from runner.compose import compose_run_config, expand_sweep, hydra_context
 from runner.errors import UserError
 from runner.measure.point import CalibrationLookup, run_point
 from runner.measure.serving import run_serving_point
+from runner.measure.steady import run_steady_point
+
+SCENARIO_RUNNERS = {"static": run_point, "serving": run_serving_point, "steady": run_steady_point}
 
 
 def run_sweep(
@@ -41,7 +45,7 @@ def run_sweep(
             label = " ".join(job) or "(defaults)"
             try:
                 config = compose_run_config(job)
-                run = run_serving_point if config.scenario.name == "serving" else run_point
+                run = SCENARIO_RUNNERS[config.scenario.name]
                 path = run(
                     config,
                     calibration=calibration,
