@@ -237,6 +237,7 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
                 "model_name": row["model_name"],
                 "model_slug": row["model_slug"],
                 "batch_size": row["batch_size"],
+                "max_num_seqs": row.get("max_num_seqs"),
                 "backend": row["backend"],
                 "source": row.get("source"),
                 "trust_remote_code": bool(row.get("trust_remote_code")),

@@ -30,9 +30,10 @@
     link.href = "models/" + encodeURIComponent(best.model_slug) + ".html";
     link.textContent = best.model;
     output.appendChild(link);
-    var batch = best.batch_size === null ? "not published" : best.batch_size;
+    var batch = best.max_num_seqs ? "steady state, batch cap " + best.max_num_seqs
+      : "batch " + (best.batch_size === null ? "not published" : best.batch_size);
     output.appendChild(document.createTextNode(
-      " (batch " + batch + (best.backend ? ", " + best.backend : "") + "): " + format(best.value, 3) + unit +
+      " (" + batch + (best.backend ? ", " + best.backend : "") + "): " + format(best.value, 3) + unit +
       ", accuracy " + format(best.accuracy, 3)));
   }
 
