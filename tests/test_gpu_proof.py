@@ -110,3 +110,29 @@ def test_gpu_proof_smoke_writes_every_output_and_valid_records(tmp_path: Path) -
     # Before issue 21 the smoke proof took 63 s here (quiet machine) and 2.5-2.9 min under load;
     # the bound leaves room for a loaded shared machine.
     assert took < 360, f"the smoke proof took {took:.0f} s"
+
+
+def test_a_step_over_its_budget_is_stopped_with_one_clear_line(tmp_path: Path) -> None:
+    """An interpreter that hangs: the first step is stopped at its budget (10 s), says so, and
+    the proof fails; `GPU_PROOF_STEPS` runs only the steps named."""
+    hang = tmp_path / "hang"
+    hang.write_text("#!/bin/sh\nsleep 60\n")
+    hang.chmod(0o755)
+    out = tmp_path / "proof"
+    started = time.monotonic()
+    result = subprocess.run(
+        ["bash", str(REPO / "benchmarks" / "gpu_proof.sh"), "--smoke", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PY": str(hang), "BUDGET_SCALE": "1", "GPU_PROOF_STEPS": "versions"},
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    assert time.monotonic() - started < 40
+    assert result.returncode == 1
+    assert "== versions: STOPPED after 1" in result.stderr  # 10 or 11 s
+    assert "over its budget of 10 s" in result.stderr
+    summary = (out / "SUMMARY.md").read_text()
+    assert "| versions | 124 (stopped: over its budget of 10 s) |" in summary
+    assert "| install |" not in summary and "1 step(s) failed" in summary
