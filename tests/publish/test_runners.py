@@ -109,16 +109,20 @@ def test_runner_settings_override_params_and_never_come_from_the_pr(repo_root: P
     assert json.dumps(params).count("cpu-rehearsal") == 0
 
 
-def test_enabled_gpu_legs_publish_steady_points_with_60_s_windows(repo_root: Path) -> None:
-    """Every enabled GPU leg runs the reference's steady state (scenario=steady) at its batch
-    caps, with the publishing window rule of 60 s; each composed point is one cap."""
+def test_gpu_legs_publish_steady_points_with_60_s_windows(repo_root: Path) -> None:
+    """Every enabled GPU leg (and the H200 entry, ready to enable) runs the reference's steady
+    state (scenario=steady) at its batch caps, with the publishing window rule of 60 s; each
+    composed point is one cap."""
     from runner.compose import compose_run_config, expand_sweep, hydra_context
     from runner.publish.pipeline import load_params
 
     params = load_params(repo_root)
     entries = load_registry(repo_root)
-    gpu_legs = [e for e in entries.values() if e.enabled and e.device == "cuda"]
-    assert gpu_legs
+    gpu_legs = [
+        e for e in entries.values() if e.device == "cuda" and (e.enabled or e.label == "h200")
+    ]
+    assert {"h100", "h200"} <= {e.label for e in gpu_legs}
+    assert entries["h200"].gpu_name == "H200"
     for entry in gpu_legs:
         overrides = ["model=tiny-random", "task=chat", *run_overrides(entry, params)]
         with hydra_context():
