@@ -181,6 +181,8 @@
   /* What an empty cell says: published rows lack what their source did not publish. */
   function missingText(row, col) {
     if (row.source === "published") return "not published";
+    // A steady-state row has a batch cap, not a batch size.
+    if (col.key === "batch_size" && typeof row.max_num_seqs === "number") return "cap " + row.max_num_seqs;
     return col.missing || "not measured";
   }
 
