@@ -33,6 +33,7 @@ from leaderboard_site.render import STATIC_DIR, facts, make_environment, render_
 from leaderboard_site.serving import ServingSite, navigation, serving_pages, serving_site
 from leaderboard_site.site_data import SOURCE_KEYS, LoadedRecord, SiteData, slugify
 from leaderboard_site.spread import RAW_FIELDS, SPREAD_STATS
+from leaderboard_site.steady_rows import STEADY_METHOD
 from leaderboard_site.style import SHAPES
 from runner.errors import UserError
 from runner.records.load import leftovers_note, scan_results
@@ -332,7 +333,9 @@ def render_site(
             if with_published
             else []
         )
-        rooflines = roofline_views(board.measured_rows, data.calibrations, data.styles)
+        # The roofline is of static batches (a steady row has no decode step of fixed size).
+        static_rows = [r for r in board.measured_rows if r.get("method") != STEADY_METHOD]
+        rooflines = roofline_views(static_rows, data.calibrations, data.styles)
         specs = {c.chart_id: c.spec for c in (*charts, *charts_measured) if c.spec is not None}
         specs.update({v.chart.chart_id: v.chart.spec for v in rooflines if v.chart.spec})
         payload = {

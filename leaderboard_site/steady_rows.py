@@ -200,7 +200,7 @@ def energy_derived(pooled: dict[str, Any], newest: SteadyRecord, settings: Deriv
         flops_per_token=None,
         achieved_flop_s=None,
         calibration_id=None,
-        linked_calibration_id=newest.calibration_id,
+        linked_calibration_id=None,
         derived_notes=STEADY_DERIVED_NOTE,
     )
     return values

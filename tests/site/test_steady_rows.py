@@ -118,3 +118,24 @@ def test_the_board_headlines_steady_rows(results: Path, tmp_path: Path) -> None:
     text = (out / "boards" / f"{row['board_slug']}.html").read_text()
     assert 'id="method-note"' in text and "They are listed first" in text
     assert (out / "models" / f"{MODEL}.html").is_file()
+
+
+def test_steady_rows_stay_out_of_the_batch_size_sweep_and_the_roofline(results: Path) -> None:
+    from leaderboard_site.charts.board import sweep_chart
+    from leaderboard_site.charts.roofline import roofline_views
+
+    data = aggregate(loaded(results))
+    [steady] = [r for r in data.rows if r.get("method") == STEADY_METHOD]
+    by_size = {
+        r["batch_size"]: dict(r, model_name=MODEL, task=steady["task"], hardware=steady["hardware"])
+        for r in data.rows
+        if r.get("method") == STATIC_METHOD and r["model_name"] == "tiny-random"
+    }
+    static = [by_size[size] for size in sorted(by_size)[:2]]
+    assert len(static) == 2
+    columns = {c.key: c for c in data.columns}
+    chart = sweep_chart("chart-sweep", [steady, *static], columns)
+    assert chart.points == 2  # the two static batch sizes, not the steady row
+    assert steady["linked_calibration_id"] is None and steady["calibration_id"] is None
+    [view] = roofline_views([steady], data.calibrations)
+    assert "they link" not in view.message
