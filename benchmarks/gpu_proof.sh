@@ -28,8 +28,8 @@
 #                            on 1, 5 and 10 s windows
 #   token-check          70  token_check.md: bf16, the first 32 greedy tokens of graph and
 #                            compiled against eager's, on the 1.24 B shape
-#   run                  50  run.txt + records: static batches of 8, eager and graph, chat, 128
-#                            tokens, windows of at least 10 s (the GPU window rule)
+#   run                  50  run.txt + a record: static batches of 8, graph, chat, 128 tokens, a
+#                            window of at least 10 s (the GPU window rule); eager is in the floor
 #   serving              35  serving.txt + a record: one request rate (8 req/s), 3 s warm-up,
 #                            10 s window, 5 s drain
 #   steady               55  steady.txt + a record: scenario=steady at batch cap 32 (N grows
@@ -210,8 +210,8 @@ step meter-agreement 30 meter_agreement.md "$PY" benchmarks/meter_agreement.py "
   --out "$out/meter_agreement.md"
 step token-check 70 token_check.md "$PY" benchmarks/token_check.py "${tokens[@]}" \
   --out "$out/token_check.md"
-step run 50 run.txt lb run -m --no-progress "${run[@]}" "task=$task" batch_size=8 \
-  backend=eager,graph task.sampling.fixed_output_length=true repeats=1 warmup_batches=1 \
+step run 50 run.txt lb run --no-progress "${run[@]}" "task=$task" batch_size=8 \
+  backend=graph task.sampling.fixed_output_length=true repeats=1 warmup_batches=1 \
   "results_dir=$out/results"
 step serving 35 serving.txt lb run --no-progress scenario=serving "${serving[@]}" \
   "task=$task" "results_dir=$out/results"
