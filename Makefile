@@ -26,6 +26,7 @@ demo: setup
 	OMP_NUM_THREADS=1 $(BIN)/leaderboard run -m experiment=demo task=chat model=tiny-random batch_size=4,8 backend=compiled
 	OMP_NUM_THREADS=1 $(BIN)/leaderboard eval -m experiment=demo eval=quick model=tiny-random,tiny-random-m,tiny-random-l
 	OMP_NUM_THREADS=1 $(BIN)/leaderboard run -m experiment=demo scenario=serving task=chat scenario.request_rate=16,64 scenario.min_requests=30 scenario.warmup_s=1 scenario.duration_s=3 scenario.drain_timeout_s=2
+	OMP_NUM_THREADS=1 $(BIN)/leaderboard run -m experiment=demo scenario=steady task=chat model=tiny-random scenario.max_num_seqs=4,16 scenario.num_requests=64
 	$(BIN)/leaderboard validate --results demo/results --results results
 	$(BIN)/leaderboard build --results demo/results --results results --out demo/_site
 	@echo "Open file://$(CURDIR)/demo/_site/index.html (or: $(BIN)/leaderboard serve --dir demo/_site)"

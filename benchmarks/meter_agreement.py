@@ -5,8 +5,8 @@ For each window length, a dense bf16 matmul loop keeps the GPU busy while the ru
 `PowerMonitor` sampling power every `--period-s`) reads
 
 - the **counter**: the NVML energy counter at both ends of the window (what records store);
-- the **integral**: the trapezoid integral of the sampled power timeline over the same window
-  (what per-batch attribution uses).
+- the **integral**: the step integral of the sampled power timeline over the same window (each
+  sample held until the next; what per-batch attribution uses).
 
 It prints counter J, integral J, integral / counter and the average power per window. Where no
 meter is readable (a CPU without RAPL) every figure is "not measured", with the reason.

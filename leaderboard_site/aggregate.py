@@ -11,8 +11,10 @@ and the calibration the row's newest record links to: derived, never stored; Non
 input is missing.
 
 Published records become rows of their own (`leaderboard_site.published_rows`), never pooled
-with measured ones, on the boards of their source's own task. The model pages' views are built
-by `leaderboard_site.model_pages`; the data model is `leaderboard_site.site_data`.
+with measured ones, on the boards of their source's own task. Steady records (the reference's
+steady-state method) become rows of their own too (`leaderboard_site.steady_rows`), headlined
+on the same boards; the static-batch rows are labelled "HF static batches". The model pages'
+views are built by `leaderboard_site.model_pages`; the data model is `leaderboard_site.site_data`.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ from leaderboard_site.site_data import (
     slugify,
 )
 from leaderboard_site.spread import SPREAD_STATS, row_spread
+from leaderboard_site.steady_rows import (
+    label_static_rows,
+    steady_model_summaries,
+    steady_rows,
+    with_steady_columns,
+)
 from leaderboard_site.style import model_styles
 from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
 from runner.hardware.derived import DerivedSettings, load_settings
@@ -203,7 +211,7 @@ def aggregate(
     # (the offline demo's quick suite keeps its average beside a source's reference scores).
     average_over = average_tasks(measured_eval)
     published_average_over = average_tasks(measured_eval | published_eval)
-    columns = columns_for(eval_tasks)
+    columns = with_steady_columns(columns_for(eval_tasks))  # steady rows (issue 21)
 
     groups: dict[tuple[Any, ...], list[LoadedRecord]] = defaultdict(list)
     for item in perf:
@@ -274,6 +282,11 @@ def aggregate(
         )
         rows.append(row)
 
+    label_static_rows(rows)  # steady rows (issue 21): static rows say so, steady rows join
+    rows.extend(
+        steady_rows(items, eval_tasks, average_over, acc_records, settings, accuracy_reason)
+    )
+
     labels = {a.slug: a.label for a in aliases.by_name.values()} if aliases else {}
     if pub_items and task_mapping is None:
         task_mapping = load_task_mapping()
@@ -309,6 +322,7 @@ def aggregate(
     rows.extend(published)
 
     models = model_summaries(perf, acc_items, rows, pub_items)
+    models.extend(steady_model_summaries(items, models, rows))  # steady-only models (issue 21)
     perf_models = {(m.model_id, m.revision) for m in models}
     for item in acc_items:
         ident = item.record.identity  # type: ignore[union-attr]

@@ -38,6 +38,7 @@ from leaderboard_site.render import STATIC_DIR, facts, make_environment, render_
 from leaderboard_site.serving import ServingSite, navigation, serving_pages, serving_site
 from leaderboard_site.site_data import SOURCE_KEYS, LoadedRecord, SiteData, slugify
 from leaderboard_site.spread import RAW_FIELDS, SPREAD_STATS
+from leaderboard_site.steady_rows import STEADY_METHOD
 from leaderboard_site.style import SHAPES
 from runner.errors import UserError
 from runner.records.load import distinct_roots, leftovers_note, scan_roots
@@ -276,6 +277,7 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
                 "model_slug": row["model_slug"],
                 "batch_size": row["batch_size"],
                 "configuration": row.get("configuration"),
+                "max_num_seqs": row.get("max_num_seqs"),
                 "backend": row["backend"],
                 "source": row.get("source"),
                 "trust_remote_code": bool(row.get("trust_remote_code")),
@@ -377,7 +379,9 @@ def render_site(
             if with_published
             else []
         )
-        rooflines = roofline_views(board.measured_rows, data.calibrations, data.styles)
+        # The roofline is of static batches (a steady row has no decode step of fixed size).
+        static_rows = [r for r in board.measured_rows if r.get("method") != STEADY_METHOD]
+        rooflines = roofline_views(static_rows, data.calibrations, data.styles)
         specs = {c.chart_id: c.spec for c in (*charts, *charts_measured) if c.spec is not None}
         specs.update({v.chart.chart_id: v.chart.spec for v in rooflines if v.chart.spec})
         payload = {

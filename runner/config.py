@@ -27,7 +27,9 @@ DEVICES = ("auto", "cpu", "cuda")
 MODEL_SOURCES = ("hub", "tiny-random", "random-init")
 PROMPT_FORMATS = ("jsonl", "sharegpt")
 ENERGY_METERS = ("auto", "zeus", "none")
-SCENARIOS = ("static", "serving")
+SCENARIOS = ("static", "serving", "steady")
+# Scenarios served by transformers' continuous batching (the engine runs its own loop).
+ENGINE_SCENARIOS = ("serving", "steady")
 ARRIVALS = ("poisson", "gamma", "trace")
 MAX_TENSOR_PARALLEL = 64
 BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -324,11 +326,13 @@ class ScenarioConfig:
 
     `static` (the default) runs batches of `batch_size` prompts that start together. `serving`
     serves the model with transformers' continuous batching, fed by a seeded load generator, and
-    measures a steady-state window (`runner.measure.serving`); `batch_size`, `num_prompts`,
-    `warmup_batches` and `repeats` do not apply to it.
+    measures a steady-state window (`runner.measure.serving`). `steady` is the reference
+    leaderboard's method on the same engine (`runner.measure.steady`): `num_requests` requests
+    submitted at once, at most `max_num_seqs` running, one energy window over the steady state.
+    `batch_size`, `num_prompts`, `warmup_batches` and `repeats` apply to neither.
 
     Attributes:
-        name: `static` or `serving`.
+        name: `static`, `serving` or `steady`.
         arrival: `poisson`, `gamma` (bursty: gamma inter-arrival times with coefficient of
             variation `cv` > 1) or `trace` (the timestamps of `trace_file`).
         request_rate: mean arrival rate of `poisson` and `gamma`, in requests per second.
@@ -354,6 +358,18 @@ class ScenarioConfig:
             lower bound on its attainment at or above the target); see
             `runner.records.serving_rules`.
         search: the search for the maximum sustainable rate (`RateSearchConfig`).
+        max_num_seqs: steady: the batch cap B (vLLM's `max_num_seqs`; the engine's
+            `max_requests_per_batch`); sweep it with `-m scenario.max_num_seqs=8,32,128`.
+        num_requests: steady: N, the requests submitted at once (at least B + 2). The window
+            opens when B requests have their first token and closes when N - B - 1 have
+            completed; while it would be shorter than the window rule, N grows.
+        max_num_requests: steady: the most requests N may grow to.
+        warmup_requests: steady: requests run to completion before the measured run (excluded
+            from every number); null = B.
+        tick_s: steady: the energy counter is read every this many seconds (back-to-back
+            counter windows); the measured window runs between the ticks just inside its
+            bounds, so energy and tokens cover exactly the same interval.
+        max_duration_s: steady: the longest the measured run may take, in seconds.
     """
 
     name: str = "static"
@@ -373,6 +389,12 @@ class ScenarioConfig:
     confidence: float = 0.95
     min_requests: int = 100
     search: RateSearchConfig = field(default_factory=RateSearchConfig)
+    max_num_seqs: int = 32
+    num_requests: int = 256
+    max_num_requests: int = 8192
+    warmup_requests: int | None = None
+    tick_s: float = 0.2
+    max_duration_s: float = 1800.0
 
     def __post_init__(self) -> None:
         _check_choice("scenario.name", self.name, SCENARIOS)
@@ -410,6 +432,23 @@ class ScenarioConfig:
         _check_int_range("scenario.min_requests", self.min_requests, 1, 10_000_000)
         if self.search.enabled and self.arrival == "trace":
             _fail("scenario.search.enabled", "false with arrival=trace (a trace has no rate)", True)
+
+        _check_int_range("scenario.max_num_seqs", self.max_num_seqs, 1, 65_536)
+        _check_int_range("scenario.max_num_requests", self.max_num_requests, 3, 10_000_000)
+        _check_int_range(
+            "scenario.num_requests", self.num_requests, 3, max(3, self.max_num_requests)
+        )
+        if self.warmup_requests is not None:
+            _check_int_range("scenario.warmup_requests", self.warmup_requests, 0, 1_000_000)
+        _check_float_range("scenario.tick_s", self.tick_s, 0.01, 60.0)
+        _check_float_range("scenario.max_duration_s", self.max_duration_s, 1.0, 86_400.0)
+        if self.name == "steady" and self.num_requests < self.max_num_seqs + 2:
+            # The window needs B first tokens and N - B - 1 >= 1 completions.
+            _fail(
+                "scenario.num_requests",
+                f"at least max_num_seqs + 2 ({self.max_num_seqs + 2}) for scenario=steady",
+                self.num_requests,
+            )
 
 
 @dataclass
@@ -491,12 +530,17 @@ class RunConfig:
         repeats: energy windows per point. Each window runs whole passes over the measured
             requests until it has lasted at least `min_window_s`; spread is reported over all.
         seed: seeds the prompt sample and any sampling.
-        idle_seconds: length of the idle-power window taken before each energy window, in
-            seconds (0 = skip).
-        min_window_s: shortest energy window, in seconds. The NVML counter agrees with an
-            integral of sampled power within ~2 % over windows of 10 s or more and is ~11 % off
-            at 0.5 s (FACTS.md), so the default is 10 s; a window below the meter's resolution
-            (~0.1 s) is never stored as a number.
+        idle_seconds: length of the idle-power window, in seconds (0 = skip). It is measured
+            once per point, after the model is loaded and `idle_settle_s` has passed, before
+            warm-up (so the load's power tail is not in it); never subtracted from a headline.
+        idle_settle_s: seconds to wait after loading before the idle window (skipped without
+            a meter).
+        min_window_s: shortest energy window, in seconds (the window rule). The NVML counter
+            agrees with an integral of sampled power within ~2 % over windows of 10 s or more
+            and is ~11 % off at 0.5 s (FACTS.md), so the default is 10 s, and on a GPU a rule
+            below 10 s is raised to 10 s (`GPU_MIN_WINDOW_S`); publishing legs use 60 s (as
+            MLPerf). Runs extend until the rule is met; the record stores the rule and each
+            window's relative uncertainty from the meter's resolution.
         power_sample_period_s: on a GPU, sample power every this many seconds during each
             window (Zeus `PowerMonitor`) to attribute energy to batches; 0 = no timeline.
         energy_meter: `auto` (Zeus where a meter is readable), `zeus`, or `none`.
@@ -510,7 +554,8 @@ class RunConfig:
         calibrate: link the record to this machine's newest calibration for the run's dtype,
             measuring one first when there is none (`leaderboard calibrate`); false leaves
             `calibration_id` null.
-        scenario: `static` batches (default) or `serving` under arriving load.
+        scenario: `static` batches (default), `serving` under arriving load, or `steady`
+            (N requests at once, batch cap B, one steady-state window).
         parallel: how the point is split across devices (`parallel.tensor=N`).
     """
 
@@ -525,6 +570,7 @@ class RunConfig:
     repeats: int = 1
     seed: int = 0
     idle_seconds: float = 5.0
+    idle_settle_s: float = 5.0
     min_window_s: float = 10.0
     power_sample_period_s: float = 0.05
     energy_meter: str = "auto"
@@ -540,6 +586,7 @@ class RunConfig:
         _check_int_range("repeats", self.repeats, 1, 1000)
         _check_int_range("seed", self.seed, 0, 2**32 - 1)
         _check_float_range("idle_seconds", self.idle_seconds, 0.0, 3600.0)
+        _check_float_range("idle_settle_s", self.idle_settle_s, 0.0, 3600.0)
         _check_float_range("min_window_s", self.min_window_s, 0.0, 3600.0)
         if self.power_sample_period_s != 0:
             _check_float_range("power_sample_period_s", self.power_sample_period_s, 0.01, 10.0)
@@ -566,10 +613,10 @@ class RunConfig:
                 _fail("warmup_batches", f"at least 1 with backend={backend}", self.warmup_batches)
         if not isinstance(self.calibrate, bool):
             _fail("calibrate", "true or false", self.calibrate)
-        serving = getattr(self.scenario, "name", "static") == "serving"
-        if serving and getattr(self.backend, "name", None) != "eager":
+        scenario = getattr(self.scenario, "name", "static")
+        if scenario in ENGINE_SCENARIOS and getattr(self.backend, "name", None) != "eager":
             # Continuous batching runs its own loop; a compiled-generate label would lie.
-            _fail("backend.name", "eager with scenario=serving", self.backend.name)
+            _fail("backend.name", f"eager with scenario={scenario}", self.backend.name)
         tensor = getattr(self.parallel, "tensor", 1)
         if tensor > 1 and backend != "eager":
             _fail(
@@ -577,10 +624,10 @@ class RunConfig:
                 f"1 with backend={backend} (tensor-parallel points run the eager backend)",
                 tensor,
             )
-        if tensor > 1 and serving:
+        if tensor > 1 and scenario in ENGINE_SCENARIOS:
             _fail(
                 "parallel.tensor",
-                f"1 with scenario=serving ({serving_tensor_parallel_problem()})",
+                f"1 with scenario={scenario} ({serving_tensor_parallel_problem()})",
                 tensor,
             )
 

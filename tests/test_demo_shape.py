@@ -38,6 +38,7 @@ def test_every_demo_board_gets_three_models_and_two_batch_sizes():
     models: dict[str, set[str]] = defaultdict(set)
     sizes: dict[str, set[int]] = defaultdict(set)
     backends: set[str] = set()
+    caps: set[int] = set()
     configs = {}
     with hydra_context():
         for overrides in runs:
@@ -46,9 +47,12 @@ def test_every_demo_board_gets_three_models_and_two_batch_sizes():
                 assert config.backend.device == "cpu"
                 assert config.model.source in ("tiny-random", "random-init")  # offline
                 assert config.results_dir == "demo/results"
+                backends.add(config.backend.name)
+                if config.scenario.name == "steady":
+                    caps.add(config.scenario.max_num_seqs)
+                    continue  # a steady point has a batch cap, not a batch size
                 models[config.task.name].add(config.model.name)
                 sizes[config.task.name].add(config.batch_size)
-                backends.add(config.backend.name)
                 configs[config.model.name] = config.model
     assert set(models) == {"chat", "chat-concise", "instruct", "instruct-concise"}
     for task in models:
@@ -56,6 +60,7 @@ def test_every_demo_board_gets_three_models_and_two_batch_sizes():
         assert len(sizes[task]) >= 2, task
     assert {1, 4, 8} <= set.union(*sizes.values())
     assert backends == {"eager", "compiled"}
+    assert len(caps) >= 2  # the steady scenario's rows on the demo site, at two batch caps
     evaluated = {job for overrides in demo_commands("eval") for job in _models(overrides)}
     assert evaluated == set(configs)
 

@@ -186,6 +186,8 @@ def sweep_chart(
     vs batch size. Where no model has two batch sizes, a sentence instead of a chart.
     """
     styles = styles or {}
+    # A batch-size sweep is over static batches: steady-state rows have a batch cap instead.
+    rows = [r for r in rows if r.get("batch_size") is not None or r.get("max_num_seqs") is None]
     has_energy = any(_usable(r.get("energy_per_token_j")) for r in rows)
     if has_energy:
         x_key, y_key, log_y = "throughput_tok_s", "energy_per_token_j", True

@@ -11,12 +11,16 @@ Two kinds of reading:
   NVML), so a window shorter than that is never returned as a number.
 - **Power timelines** (`power_timeline`): power sampled every `timeline_period_s` by Zeus'
   `PowerMonitor` (GPUs only) in a background process, used to attribute a window's energy to
-  the batches inside it. Absent (None, with `timeline_reason`) where no sampler exists.
+  the batches inside it. Absent (None, with `timeline_reason`) where no sampler exists. Zeus
+  keeps a sample only when the reading changed (it drops repeats), so a sample's power holds
+  until the next sample: timelines are integrated as steps (zero-order hold), never as linear
+  ramps between samples, which would turn a flat stretch followed by a change into a false ramp.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,48 +65,47 @@ class PowerTimeline:
     samples: list[tuple[float, float]]
 
     def energy_j(self, start: float, end: float) -> float | None:
-        """Energy between two `time.time()` instants (J): the trapezoid integral of the samples.
+        """Energy between two `time.time()` instants (J): the step integral of the samples.
 
-        Power is interpolated linearly between samples and held constant beyond the first and
-        last sample. None (not a number) when the interval is shorter than one sampling period,
-        or when the samples do not cover it to within one period at either end.
+        Each sample's power holds until the next sample (the last one until `end`). None (not a
+        number) when the interval is shorter than one sampling period, or when no sample is
+        known at its start (the first sample is more than one period after `start`).
         """
         return integrate_power(self.samples, start, end, self.period_s)
-
-
-def _power_at(samples: list[tuple[float, float]], moment: float) -> float:
-    """Linearly interpolated power at `moment` (constant beyond the ends)."""
-    if moment <= samples[0][0]:
-        return samples[0][1]
-    if moment >= samples[-1][0]:
-        return samples[-1][1]
-    low, high = 0, len(samples) - 1
-    while high - low > 1:
-        middle = (low + high) // 2
-        if samples[middle][0] <= moment:
-            low = middle
-        else:
-            high = middle
-    (t0, p0), (t1, p1) = samples[low], samples[high]
-    if t1 == t0:
-        return p1
-    return p0 + (p1 - p0) * (moment - t0) / (t1 - t0)
 
 
 def integrate_power(
     samples: list[tuple[float, float]], start: float, end: float, period_s: float
 ) -> float | None:
-    """Trapezoid integral (J) of `(time s, W)` samples over `[start, end]`; see `PowerTimeline`."""
+    """Step integral (J) of `(time s, W)` samples over `[start, end]`; see `PowerTimeline`.
+
+    A sample's power holds from its time until the next sample's (zero-order hold), and the last
+    sample's until `end`; the first sample's power is taken back to `start` when it is at most one
+    period late (the sampler's own jitter).
+    """
     if not samples or end - start < period_s:
         return None
-    if samples[0][0] > start + period_s or samples[-1][0] < end - period_s:
+    if samples[0][0] > start + period_s:
         return None
-    points = [(start, _power_at(samples, start))]
-    points += [(t, p) for t, p in samples if start < t < end]
-    points.append((end, _power_at(samples, end)))
-    return float(
-        sum((t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in itertools.pairwise(points))
-    )
+    energy = 0.0
+    for (t0, p0), (t1, _) in itertools.pairwise([*samples, (math.inf, 0.0)]):
+        left = start if t0 <= start or t0 == samples[0][0] else t0
+        right = min(t1, end)
+        if right > left:
+            energy += p0 * (right - left)
+        if t1 >= end:
+            break
+    return float(energy)
+
+
+def held_samples(
+    samples: list[tuple[float, float]], start: float, end: float
+) -> list[tuple[float, float]]:
+    """The samples a step integral over `[start, end]` needs: the last one at or before `start`
+    (its power holds into the interval), then those inside."""
+    before = [sample for sample in samples if sample[0] <= start]
+    inside = [sample for sample in samples if start < sample[0] <= end]
+    return before[-1:] + inside
 
 
 def checked_energy(reading: EnergyReading, resolution_s: float) -> tuple[float | None, str | None]:
@@ -280,16 +283,29 @@ def _power_monitor(gpu_indices: list[int], period_s: float) -> Any:
 
 
 def sum_timelines(timelines: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
-    """The total power of several GPUs over time: at each of the first GPU's sampling instants,
-    its power plus every other GPU's power interpolated linearly at that instant (W).
+    """The total power of several GPUs over time (W), with each GPU's power held from one of
+    its samples to the next (as the attribution integrates it, `held_samples`).
 
-    Each GPU is sampled by its own process at its own instants; a GPU without any sample makes
-    the sum unknown (an empty list).
+    Each GPU is sampled by its own process at its own instants (Zeus keeps a sample only when
+    the power changed). The sum is given at every instant any GPU was sampled, from the first
+    instant at which every GPU has a sample; a GPU without any sample makes the sum unknown (an
+    empty list).
     """
     if not timelines or any(not samples for samples in timelines):
         return []
-    base, others = timelines[0], timelines[1:]
-    return [(t, p + sum(_power_at(samples, t) for samples in others)) for t, p in base]
+    instants = sorted({t for samples in timelines for t, _ in samples})
+    start = max(samples[0][0] for samples in timelines)
+    positions = [0] * len(timelines)
+    out: list[tuple[float, float]] = []
+    for t in instants:
+        total = 0.0
+        for k, samples in enumerate(timelines):
+            while positions[k] + 1 < len(samples) and samples[positions[k] + 1][0] <= t:
+                positions[k] += 1
+            total += samples[positions[k]][1]
+        if t >= start:
+            out.append((t, total))
+    return out
 
 
 class ZeusEnergyMeter:
@@ -380,17 +396,18 @@ class ZeusEnergyMeter:
         domain = "device_instant" if "device_instant" in domains else "device_average"
         if domain not in domains:
             return None
-        # One period of margin on each side, so the integral can interpolate at the edges.
+        # Zeus keeps a sample only when the power changed, so the sample in force at `start` may
+        # be long before it: read the whole timeline and keep that one plus those inside.
         period = self.timeline_period_s
         per_gpu = []
         for index in self._gpu_indices:
-            timelines = monitor.get_power_timeline(
-                domain, gpu_index=index, start_time=start - period, end_time=end + period
-            )
+            timelines = monitor.get_power_timeline(domain, gpu_index=index, end_time=end)
             per_gpu.append([(float(t), float(w)) for t, w in timelines.get(index, [])])
         samples = sum_timelines(per_gpu)
         return PowerTimeline(
-            source=f"zeus-power-monitor:{domain}", period_s=period, samples=samples
+            source=f"zeus-power-monitor:{domain}",
+            period_s=period,
+            samples=held_samples(samples, start, end),
         )
 
 

@@ -161,6 +161,9 @@ class StaticBackend:
                 f"the model's generation config sets repetition_penalty={penalty}; static "
                 "backends apply only the task's sampling settings (eager applies it)"
             )
+        # On a CPU nothing runs ahead of the host, so checking EOS at every step costs nothing
+        # and wastes no step; on a GPU the check is a synchronization, made every few steps.
+        self.eos_check_every = 1 if device == "cpu" else backend.eos_check_every
         self.decoder = StaticDecoder(
             model,
             batch_size=batch_size,
@@ -171,7 +174,7 @@ class StaticBackend:
             eos_ids=self.eos_ids,
             pad_id=tokenizer.pad_token_id,
             sampling=task.sampling,
-            eos_check_every=backend.eos_check_every,
+            eos_check_every=self.eos_check_every,
             compile_mode=backend.compile_mode,
             seed=seed,
         )
@@ -229,7 +232,12 @@ class StaticBackend:
         requests = request_timings(
             self.tokenizer, output.tokens, lengths, clock.offsets_s(), ended - started, self.eos_ids
         )
-        return BatchResult(batch_time_s=ended - started, requests=requests)
+        return BatchResult(
+            batch_time_s=ended - started,
+            requests=requests,
+            decode_steps=output.steps,
+            wasted_steps=output.wasted_steps,
+        )
 
     def _compile_failure(self, error: Exception) -> Exception:
         """A Dynamo/Inductor failure as one `PointFailed` line; anything else unchanged."""
@@ -283,6 +291,11 @@ class StaticBackend:
                 notes.append(f"Inductor skipped CUDA graphs {skips} time(s)")
         if self.name == "graph" and self.device != "cuda":
             notes.append("no CUDA: the decode loop ran uncaptured")
+        if self.eos_check_every != self.backend.eos_check_every:
+            notes.append(
+                f"on a CPU the host checks EOS at every step (backend.eos_check_every = "
+                f"{self.backend.eos_check_every} applies on a GPU), so no step is wasted"
+            )
         return Execution(
             timing=_timing(self.device),  # type: ignore[arg-type]
             prompt_padding="bucket",
@@ -293,7 +306,7 @@ class StaticBackend:
             compiles_warmup=self.compiles_warmup,
             compiles_measured=self.compiles_measured,
             cuda_graph=self.decoder.captured,
-            eos_check_every=self.backend.eos_check_every,
+            eos_check_every=self.eos_check_every,
             notes=notes,
         )
 

@@ -4,10 +4,11 @@ TTFT and per-request latency come from a step clock marked each time the model h
 logits of the next token (a logits processor for `generate`). Token `k` of the batch is complete
 at mark `k`; a request that stops after `n` tokens finished at mark `n - 1`.
 
-The clock never synchronizes the device in the middle of a step: on CUDA each mark records a
-CUDA event on the stream, and the events' times are read once, after generation has finished
-and the device was synchronized, so the host keeps queueing kernels ahead of the GPU. On CPU a
-mark is `time.perf_counter()`.
+The clock itself never synchronizes the device: on CUDA each mark records a CUDA event on the
+stream, and the events' times are read once, after generation has finished and the device was
+synchronized. On CPU a mark is `time.perf_counter()`. (transformers `generate` itself
+synchronizes at every step: its stopping criteria read on the host whether every sequence has
+finished. So the eager backend waits for the device once per step; the static backends do not.)
 """
 
 from __future__ import annotations
@@ -47,10 +48,18 @@ class RequestTiming:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """One generate call: its wall time (seconds) and its requests."""
+    """One generate call: its wall time (seconds) and its requests.
+
+    Attributes:
+        decode_steps: static backends: decode steps run after the prefill (None for eager).
+        wasted_steps: static backends: of those, steps run after every row had ended (the host
+            checks EOS only every few steps); their tokens are not counted (None for eager).
+    """
 
     batch_time_s: float
     requests: list[RequestTiming]
+    decode_steps: int | None = None
+    wasted_steps: int | None = None
 
     @property
     def output_tokens(self) -> int:

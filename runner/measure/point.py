@@ -1,17 +1,22 @@
-"""Orchestration of one benchmark point: load, warm up, then steady-state energy windows, write.
+"""Orchestration of one benchmark point: load, idle, warm up, then energy windows, write.
 
-Energy windows: each of the `repeats` windows is preceded by its own idle window
-(`idle_seconds`), then runs whole passes over the measured prompt sample, batch after batch,
-until it has lasted at least `min_window_s`. The meter's counter is read once per window, so
-the window, not the batch, is the unit of measured energy; a window shorter than the meter's
-resolution is never stored as a number. The pooled summary divides the energy of all windows by
-all requests (or tokens) run inside them.
+Idle baseline: once per point, after the model is loaded and `idle_settle_s` has passed, before
+warm-up (a baseline taken right after warm-up catches the power tail of the load). It labels the
+record (`energy.idle_power_w`, energy above idle) and is never subtracted from a headline.
+
+Energy windows: each of the `repeats` windows runs whole passes over the measured prompt sample,
+batch after batch, until it has lasted at least the window rule (`min_window_s`, at least
+`GPU_MIN_WINDOW_S` on a GPU; `runner.measure.window_rule`). The meter's counter is read once per
+window, so the window, not the batch, is the unit of measured energy; a window shorter than the
+meter's resolution is never stored as a number. The pooled summary divides the energy of all
+windows by all requests (or tokens) run inside them.
 
 Attribution to batches (raw data and per-batch statistics): where a power timeline was sampled
-during the window (Zeus `PowerMonitor` on a GPU), a batch's energy is the integral of that
-timeline over the batch (null for a batch shorter than one sampling period); elsewhere the
-window's energy is split over its batches by batch time. A batch's energy is then split evenly
-over its requests (`energy_per_response_j`) and over its output tokens (`energy_per_token_j`).
+during the window (Zeus `PowerMonitor` on a GPU), a batch's energy is the step integral of that
+timeline over the batch (each sample held until the next; null for a batch shorter than one
+sampling period); elsewhere the window's energy is split over its batches by batch time. A
+batch's energy is then split evenly over its requests (`energy_per_response_j`) and over its
+output tokens (`energy_per_token_j`); per-batch statistics are over the batches that have one.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from runner.machine.provenance import collect_provenance, hardware_slug, utc_now
 from runner.measure.backends import Backend, make_backend
 from runner.measure.generation import BatchResult
 from runner.measure.stats import summarize
+from runner.measure.window_rule import window_rule
 from runner.records.configuration import single_device
 from runner.records.layout import performance_parts
 from runner.records.load import RAW_DATA_SUFFIX
@@ -53,6 +59,8 @@ from runner.records.performance import (
     PowerTimelineBlock,
     Summary,
     TaskInfo,
+    WindowRule,
+    relative_uncertainty,
 )
 from runner.records.store import (
     canonical_json,
@@ -176,19 +184,33 @@ def batches_of(prompts: list[Prompt], size: int) -> list[list[Prompt]]:
     return [prompts[start : start + size] for start in range(0, len(prompts), size)]
 
 
-def measure_idle(meter: EnergyMeter, seconds: float) -> tuple[float | None, float | None]:
-    """Mean power (W) over an idle window of `seconds` and its length (s); Nones if unmetered."""
-    power, duration, _ = idle_window(meter, seconds)
+IDLE_NOTE = (
+    "measured once, after loading the model and a settle period, before warm-up; a label, "
+    "never subtracted from a headline figure"
+)
+
+
+def measure_idle(
+    meter: EnergyMeter, seconds: float, settle_s: float = 0.0
+) -> tuple[float | None, float | None]:
+    """Mean power (W) over an idle window of `seconds` and its length (s); Nones if unmetered.
+
+    Waits `settle_s` seconds first (only when a window is measured), so the power of whatever
+    ran before has settled.
+    """
+    power, duration, _ = idle_window(meter, seconds, settle_s)
     return power, duration
 
 
 def idle_window(
-    meter: EnergyMeter, seconds: float
+    meter: EnergyMeter, seconds: float, settle_s: float = 0.0
 ) -> tuple[float | None, float | None, dict[str, float] | None]:
     """`measure_idle`, plus each device's mean idle power (W) where the meter reads devices one
     by one (the same GPUs as the point's windows)."""
     if not meter.available or seconds <= 0:
         return None, None, None
+    if settle_s > 0:
+        time.sleep(settle_s)
     meter.begin("idle")
     time.sleep(seconds)
     reading = meter.end("idle")
@@ -386,6 +408,12 @@ def measure_point(
         )
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
+    # The idle baseline before warm-up, after the load has settled (see the module docstring);
+    # on a tensor-parallel point every rank idles together and rank 0 reads every GPU.
+    idle_power_w, idle_window_s, idle_per_device_w = idle_window(
+        meter, config.idle_seconds, config.idle_settle_s
+    )
+    rule = window_rule(meter, config.min_window_s, extends_without_meter=True)
 
     # A fresh backend per point: Dynamo is reset, so nothing compiled for another point is reused.
     backend = make_backend(
@@ -419,15 +447,16 @@ def measure_point(
         measured_prompts,
         batch_size=config.batch_size,
         repeats=config.repeats,
-        min_window_s=config.min_window_s,
-        idle_seconds=config.idle_seconds,
+        min_window_s=rule.min_window_s,
+        idle_power_w=idle_power_w,
+        idle_window_s=idle_window_s,
+        idle_per_device_w=idle_per_device_w,
         progress=progress,
         label=f"{config.model.name} {config.task.name} bs={config.batch_size}",
         decide=None if ranks is None else ranks.share,
     )
     backend.end_measurement()
     measured = [batch for window in windows for batch in window.batches]
-    idle_power_w, idle_window_s = pooled_idle(windows)
     per_rank_memory = None
     if ranks is not None:
         check_ranks_agree(ranks, measured)
@@ -477,14 +506,16 @@ def measure_point(
                 devices=list(meter.devices),
                 idle_power_w=idle_power_w,
                 idle_window_s=idle_window_s,
+                idle_settle_s=config.idle_settle_s if idle_window_s is not None else None,
+                idle_note=IDLE_NOTE if idle_window_s is not None else None,
             ),
             "measurements": build_measurements(measured),
             "summary": summary,
             "provenance": collect_provenance(device, config.seed, started_utc, ended_utc),
             "calibration_id": calibration_id,
             "config": config_to_dict(config),
-            "energy_windows": energy_windows_block(windows, meter, config.min_window_s),
-            "execution": execution_block(backend, config, loaded.tokenizer, ranks),
+            "energy_windows": energy_windows_block(windows, meter, config.min_window_s, rule),
+            "execution": execution_block(backend, config, loaded.tokenizer, ranks, measured),
         },
     )
 
@@ -549,10 +580,22 @@ def device_summaries(
 
 
 def execution_block(
-    backend: Backend, config: RunConfig, tokenizer: Any, ranks: Ranks | None = None
+    backend: Backend,
+    config: RunConfig,
+    tokenizer: Any,
+    ranks: Ranks | None = None,
+    measured: list[MeasuredBatch] | None = None,
 ) -> Execution:
-    """The backend's `execution` block, with the facts of the workload a reader should know."""
+    """The backend's `execution` block, with the facts of the workload a reader should know
+    (and, for static backends, the decode steps and wasted steps of the measured batches)."""
     execution = backend.execution()
+    if execution.eos_check_every is not None and measured:
+        execution = execution.model_copy(
+            update={
+                "decode_steps": sum(b.result.decode_steps or 0 for b in measured),
+                "wasted_steps": sum(b.result.wasted_steps or 0 for b in measured),
+            }
+        )
     notes = list(execution.notes)
     if ranks is not None:
         _, form = tensor_parallel_kwargs(ranks.world_size)
@@ -580,19 +623,24 @@ def measure_windows(
     batch_size: int,
     repeats: int,
     min_window_s: float,
-    idle_seconds: float,
+    idle_power_w: float | None = None,
+    idle_window_s: float | None = None,
+    idle_per_device_w: dict[str, float] | None = None,
     progress: bool = False,
     label: str = "",
     decide: Callable[[bool], bool] | None = None,
 ) -> list[MeasuredWindow]:
     """Run `repeats` steady-state energy windows and attribute their energy to batches.
 
-    Each window is preceded by an idle window of `idle_seconds`, then runs whole passes over
-    `prompts` (in batches of `batch_size`) until it has lasted at least `min_window_s`.
+    Each window runs whole passes over `prompts` (in batches of `batch_size`) until it has
+    lasted at least `min_window_s` (the window rule).
 
     Args:
         generate: runs one batch of prompts and returns its timing.
         meter: the energy meter; its counter is read once per window.
+        idle_power_w, idle_window_s, idle_per_device_w: the point's idle baseline (W, s; per
+            device where metered one by one), measured before warm-up; each window carries it
+            (None without one).
         decide: turns this process's "the window is long enough" into the decision every
             process of the point takes (a tensor-parallel point: rank 0's); None: this one's.
     """
@@ -603,7 +651,6 @@ def measure_windows(
     with Progress(disable=not progress, transient=True) as bar:
         bar_task = bar.add_task(label, total=None)
         for number in range(repeats):
-            idle_power_w, idle_window_s, idle_per_device_w = idle_window(meter, idle_seconds)
             name = f"window-{number}"
             meter.begin(name)
             wall_start = time.time()
@@ -699,9 +746,13 @@ def _timeline_block(window: MeasuredWindow) -> PowerTimelineBlock | None:
 
 
 def energy_windows_block(
-    windows: list[MeasuredWindow], meter: EnergyMeter, min_window_s: float
+    windows: list[MeasuredWindow],
+    meter: EnergyMeter,
+    min_window_s: float,
+    rule: WindowRule | None = None,
 ) -> EnergyWindows:
-    """The record's `energy_windows` block."""
+    """The record's `energy_windows` block (`min_window_s`: the configured minimum; `rule`: the
+    rule the run enforced)."""
     measured = any(w.energy_j is not None for w in windows)
     with_timeline = any(w.timeline is not None for w in windows)
     attribution = None
@@ -713,8 +764,8 @@ def energy_windows_block(
         if missing:
             note = (
                 f"{missing} of {len(batches)} batches are shorter than one power sample "
-                "(or outside the sampled span): their energy is null; the windows' totals are "
-                "measured"
+                "(or outside the sampled span): their energy is null and the per-batch energy "
+                "statistics are over the other batches; the windows' totals are measured"
             )
     elif measured:
         attribution = "window-time-share"
@@ -739,10 +790,14 @@ def energy_windows_block(
                 idle_window_s=w.idle_window_s,
                 energy_above_idle_j=w.energy_above_idle_j,
                 timeline=_timeline_block(w),
+                relative_uncertainty=relative_uncertainty(meter.resolution_s, w.duration_s)
+                if w.energy_j is not None
+                else None,
                 per_device=_device_windows(w),
             )
             for w in windows
         ],
+        rule=rule,
     )
 
 
@@ -791,8 +846,9 @@ def raw_data_rows(run_id: str, measured: list[MeasuredBatch]) -> list[dict[str, 
 def build_measurements(measured: list[MeasuredBatch]) -> Measurements:
     """Per-request and per-batch statistics."""
     requests = [request for batch in measured for request in batch.result.requests]
+    # Per-batch energy statistics are over the batches that have an energy: one batch too short
+    # for the power timeline leaves the others' figures intact (`n` says how many).
     metered = [batch for batch in measured if batch.energy_j is not None]
-    energy_complete = len(metered) == len(measured)
     tpots = [request.tpot_s for request in requests if request.tpot_s is not None]
     throughputs = [
         batch.result.output_tokens / batch.result.batch_time_s
@@ -809,19 +865,13 @@ def build_measurements(measured: list[MeasuredBatch]) -> Measurements:
         throughput_tok_s=summarize(throughputs),
         energy_per_response_j=summarize(
             [b.energy_j / len(b.result.requests) for b in metered]  # type: ignore[operator]
-        )
-        if energy_complete
-        else None,
+        ),
         energy_per_token_j=summarize(
             [b.energy_j / b.result.output_tokens for b in metered if b.result.output_tokens]  # type: ignore[operator]
-        )
-        if energy_complete
-        else None,
+        ),
         avg_power_w=summarize(
             [b.energy_j / b.result.batch_time_s for b in metered if b.result.batch_time_s > 0]  # type: ignore[operator]
-        )
-        if energy_complete
-        else None,
+        ),
     )
 
 

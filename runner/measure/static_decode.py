@@ -21,7 +21,9 @@ How the step runs is the backend:
   loop runs uncaptured.
 
 The host looks at the tokens only every `eos_check_every` steps, to stop once every sequence has
-produced an EOS (never with a fixed output length).
+produced an EOS (never with a fixed output length). Steps run after the last row ended and
+before the next check are *wasted steps*: counted in `DecodeOutput.wasted_steps` (and in the
+record), their tokens never counted as output.
 """
 
 from __future__ import annotations
@@ -48,10 +50,13 @@ class DecodeOutput:
         tokens: generated token ids per row (`max_new_tokens` or fewer columns; rows that ended
             are padded with the pad id after their EOS).
         steps: decode steps run after the prefill (the prefill gives the first token).
+        wasted_steps: of those, the steps run after every row had ended (before the host's
+            next EOS check); 0 when some row ran to the last step.
     """
 
     tokens: list[list[int]]
     steps: int
+    wasted_steps: int = 0
 
 
 class StaticDecoder:
@@ -111,6 +116,7 @@ class StaticDecoder:
         self.step_index = torch.zeros((1,), **long)  # output column of the token being made
         self.slot_mask = torch.zeros((batch_size, max_cache_len), dtype=dtype, device=device)
         self.unfinished = torch.ones((batch_size,), dtype=torch.bool, device=device)
+        self.live_steps = torch.zeros((1,), **long)  # decode steps run while a row was unfinished
         self.out = torch.full((batch_size, max_new_tokens), pad_id, **long)
         self.has_eos = bool(eos_ids)
         self.eos = torch.tensor(sorted(eos_ids) or [-1], **long)
@@ -119,7 +125,7 @@ class StaticDecoder:
             torch.manual_seed(seed)  # the default generator: CUDA graphs track its state
         for buffer in (self.token, self.position, self.slot, self.step_index, self.slot_mask):
             torch._dynamo.mark_static_address(buffer)
-        for buffer in (self.unfinished, self.out, self.eos):
+        for buffer in (self.unfinished, self.out, self.eos, self.live_steps):
             torch._dynamo.mark_static_address(buffer)
         self._run_step: Callable[[], None] = self._step
         self.graph: Any = None
@@ -168,6 +174,7 @@ class StaticDecoder:
 
     def _step(self) -> None:
         """One decode step, entirely on the device and in place (no host synchronization)."""
+        self.live_steps.add_(self.unfinished.any().long())
         self.slot_mask.index_fill_(1, self.slot, 1.0)
         mask = ((1.0 - self.slot_mask) * self.torch.finfo(self.dtype).min)[:, None, None, :]
         logits = self.model(
@@ -195,6 +202,7 @@ class StaticDecoder:
         self.cache.reset()
         self.out.fill_(self.pad_id)
         self.unfinished.fill_(True)
+        self.live_steps.zero_()
         self.step_index.zero_()
         self.slot_mask.zero_()
         self.slot_mask[:, :length] = attention_mask.to(self.dtype)
@@ -256,14 +264,17 @@ class StaticDecoder:
             steps = 0
             stop_at_eos = not self.sampling.fixed_output_length
             while steps < self.max_new_tokens - 1:
-                self._run_step()
-                steps += 1
-                mark()
-                # The only host synchronization of the loop, every `eos_check_every` steps:
+                # The only host synchronization of the loop, every `eos_check_every` steps
+                # (the first right after the prefill, so a batch that ended there runs no step):
                 if (
                     stop_at_eos
                     and steps % self.eos_check_every == 0
                     and not bool(self.unfinished.any())
                 ):
                     break
-        return DecodeOutput(tokens=self.out[:, : steps + 1].tolist(), steps=steps)
+                self._run_step()
+                steps += 1
+                mark()
+            live = int(self.live_steps.item())
+        tokens = self.out[:, : steps + 1].tolist()
+        return DecodeOutput(tokens=tokens, steps=steps, wasted_steps=steps - live)

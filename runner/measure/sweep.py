@@ -1,8 +1,9 @@
 """`leaderboard run`: expand a sweep, compose each job, run each point, report failures.
 
-Each point runs in its scenario: `static` batches (`runner.measure.point`) or `serving` under
-arriving load (`runner.measure.serving`); a serving job with `scenario.search.enabled` runs the
-search for the maximum sustainable rate (`runner.measure.serving.search`), one record per probe.
+Each point runs in its scenario: `static` batches (`runner.measure.point`), `serving` under
+arriving load (`runner.measure.serving`; a serving job with `scenario.search.enabled` runs the
+search for the maximum sustainable rate, `runner.measure.serving.search`, one record per probe)
+or `steady`, N requests at once at a batch cap (`runner.measure.steady`).
 
 A failed point (bad config, out of memory, model not loadable) is reported in one line and the
 sweep goes on; the command exits non-zero at the end if any point failed.
@@ -17,6 +18,9 @@ from runner.errors import UserError
 from runner.measure.point import CalibrationLookup, run_point
 from runner.measure.serving import run_serving_point
 from runner.measure.serving.search import run_rate_search
+from runner.measure.steady import run_steady_point
+
+SCENARIO_RUNNERS = {"static": run_point, "serving": run_serving_point, "steady": run_steady_point}
 
 
 def run_sweep(
@@ -44,11 +48,11 @@ def run_sweep(
             try:
                 config = compose_run_config(job)
                 show = progress and sys.stderr.isatty()
-                serving = config.scenario.name == "serving"
-                if serving and config.scenario.search.enabled:
+                scenario = config.scenario
+                if scenario.name == "serving" and scenario.search.enabled:
                     paths, _ = run_rate_search(config, calibration=calibration, progress=show)
                 else:
-                    run = run_serving_point if serving else run_point
+                    run = SCENARIO_RUNNERS[scenario.name]
                     paths = [run(config, calibration=calibration, progress=show)]
             except UserError as error:
                 failures.append(f"{label}: {error}")

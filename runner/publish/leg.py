@@ -19,7 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner.config import check_safe_name, gpus_needed
+from runner.config import (
+    ENGINE_SCENARIOS,
+    check_safe_name,
+    gpus_needed,
+    serving_tensor_parallel_problem,
+)
 from runner.errors import UserError
 from runner.publish.pipeline import load_params, run_folder
 from runner.publish.runners import (
@@ -67,6 +72,24 @@ def tensor_parallel_for(model: str, entry: RunnerEntry, memory: int | None) -> i
     return needed
 
 
+def scenario_for_tensor(overrides: list[str], tensor: int) -> tuple[list[str], str | None]:
+    """A leg's run overrides for a model on `tensor` GPUs, and a line saying what changed.
+
+    The engine scenarios (`steady`, `serving`) cannot run tensor-parallel yet
+    (`runner.config.serving_tensor_parallel_problem`): a model that needs several GPUs is
+    measured as static batches on them instead of not at all, and the leg says so.
+    """
+    chosen = [o.split("=", 1)[1] for o in overrides if o.startswith("scenario=")]
+    if tensor <= 1 or not chosen or chosen[-1] not in ENGINE_SCENARIOS:
+        return overrides, None
+    kept = [o for o in overrides if not o.startswith("scenario")]
+    note = (
+        f"needs {tensor} GPUs and scenario={chosen[-1]} cannot run tensor-parallel yet "
+        f"({serving_tensor_parallel_problem()}): measured as static batches on {tensor} GPUs"
+    )
+    return [*kept, "scenario=static"], note
+
+
 def benchmark_leg(
     repo: Path, label: str, models: list[str], results: Path, hardware: str, run_id: str
 ) -> int:
@@ -95,11 +118,14 @@ def benchmark_leg(
             failures += 1
             print(f"pr-benchmark: {error}", file=sys.stderr)
             continue
+        settings, note = scenario_for_tensor(run_overrides(entry, params), tensor)
+        if note:
+            print(f"pr-benchmark: {model}: {note}", file=sys.stderr)
         overrides = [
             f"model={model}",
             f"task={','.join(params['tasks'])}",
             *where,
-            *run_overrides(entry, params),
+            *settings,
             *([f"parallel.tensor={tensor}"] if tensor > 1 else []),
         ]
         failures += run_sweep(overrides, multirun=True, calibration=ensure_calibration) != 0

@@ -1,1 +1,1 @@
-"""Result records: the three schemas, their layout, atomic never-overwriting writes, loading."""
+"""Result records: every kind's schema, their layout, atomic never-overwriting writes, loading."""

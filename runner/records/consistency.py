@@ -1,7 +1,7 @@
 """Do a record's own figures agree with each other? Throughput, tokens, time and energy.
 
-`leaderboard validate` runs these checks on every performance, published and serving record and
-names the record and the fields of each relation that does not hold.
+`leaderboard validate` runs these checks on every performance, published, serving and steady
+record and names the record and the fields of each relation that does not hold.
 
 Tolerances (stated, and shown in every message):
 
@@ -14,6 +14,11 @@ Tolerances (stated, and shown in every message):
   latency): for the reference leaderboard's first release they differ from the ratio of the
   means by a median of 2.3% and up to 38.5%. A factor of 2 accepts that and still catches a
   wrong unit (ms read as s, kJ as J, Wh as J) or swapped columns.
+
+**Window rule** (`window_rule_problems`): a measured GPU energy window (`energy.source`
+`zeus-nvml`) shorter than its record's rule, or a GPU rule below `GPU_MIN_WINDOW_S`, is a
+problem: such a window's energy is off by more than the counter allows (FACTS.md). Records
+written before the rule was stored are judged by their `energy_windows.min_window_s`.
 
 A relation is checked only when every field it uses is present (a published record lacks most of
 them); a measured time of 0 makes no throughput to check. A published throughput is compared
@@ -28,10 +33,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from runner.records.performance import PerformanceRecord
+from runner.records.performance import GPU_ENERGY_SOURCE, GPU_MIN_WINDOW_S, PerformanceRecord
 from runner.records.published import PublishedRecord
 from runner.records.serving import ServingRecord
 from runner.records.serving_rules import attainment_bounds, judge_sample, rate_status
+from runner.records.steady import SteadyRecord
 
 MEASURED_RTOL = 1e-6
 PUBLISHED_FACTOR = 2.0
@@ -301,6 +307,122 @@ def verdict_problems(record: ServingRecord) -> list[str]:
     return problems
 
 
+def steady_relations(record: SteadyRecord) -> Iterator[Relation]:
+    """The relations a steady record's window figures satisfy."""
+    s = record.summary
+    w = record.window
+    yield Relation("window.duration_s", w.duration_s, "window.end_s - window.start_s",
+                   w.end_s - w.start_s)  # fmt: skip
+    yield Relation(
+        "summary.output_tokens_in_window",
+        s.output_tokens_in_window,
+        "window.output_tokens",
+        w.output_tokens,
+    )
+    yield Relation(
+        "summary.completed_in_window", s.completed_in_window, "window.completed", w.completed
+    )
+    yield Relation(
+        "summary.throughput_tok_s",
+        s.throughput_tok_s,
+        "window.output_tokens / window.duration_s",
+        w.output_tokens / w.duration_s,
+    )
+    yield Relation(
+        "summary.throughput_rps",
+        s.throughput_rps,
+        "window.completed / window.duration_s",
+        w.completed / w.duration_s,
+    )
+    yield Relation(
+        "summary.mean_output_tokens",
+        s.mean_output_tokens,
+        "measurements.output_tokens.mean",
+        record.measurements.output_tokens.mean,
+    )
+    running = record.identity.configuration.mean_running_batch
+    if running is not None:
+        yield Relation(
+            "identity.configuration.mean_running_batch",
+            running,
+            "summary.mean_running_batch",
+            s.mean_running_batch,
+        )
+    yield Relation(
+        "raw_data.rows",
+        record.raw_data.rows,
+        "load.num_requests + load.warmup_requests",
+        record.load.num_requests + record.load.warmup_requests,
+    )
+    yield Relation(
+        "load.num_requests",
+        record.load.num_requests,
+        "load.initial_num_requests + sum of load.extensions[].added",
+        record.load.initial_num_requests + sum(e.added for e in record.load.extensions),
+    )
+    if s.energy_j is None:
+        return
+    if w.output_tokens > 0 and s.energy_per_token_j is not None:
+        yield Relation(
+            "summary.energy_per_token_j",
+            s.energy_per_token_j,
+            "summary.energy_j / window.output_tokens",
+            s.energy_j / w.output_tokens,
+        )
+        if s.energy_per_request_j is not None:
+            yield Relation(
+                "summary.energy_per_request_j",
+                s.energy_per_request_j,
+                "summary.energy_per_token_j × summary.mean_output_tokens",
+                s.energy_per_token_j * s.mean_output_tokens,
+            )
+    if s.avg_power_w is not None:
+        yield Relation(
+            "summary.avg_power_w",
+            s.avg_power_w,
+            "summary.energy_j / window.duration_s",
+            s.energy_j / w.duration_s,
+        )
+
+
+def window_rule_problems(record: BaseModel) -> list[str]:
+    """One line per measured GPU energy window shorter than its record's rule, or per GPU rule
+    below `GPU_MIN_WINDOW_S` (see the module docstring); [] for other records."""
+    energy = getattr(record, "energy", None)
+    if energy is None or getattr(energy, "source", None) != GPU_ENERGY_SOURCE:
+        return []
+    problems: list[str] = []
+
+    def check(rule_s: float, where: str, duration_s: float, energy_j: float | None) -> None:
+        if rule_s < GPU_MIN_WINDOW_S:
+            problems.append(
+                f"{where}: window rule {rule_s:g} s is below the GPU floor "
+                f"{GPU_MIN_WINDOW_S:g} s (NVML counter windows shorter than that are too coarse)"
+            )
+        if energy_j is not None and duration_s < rule_s:
+            problems.append(
+                f"{where}: measured GPU energy window of {duration_s:.3f} s is shorter than "
+                f"the record's rule ({rule_s:g} s); its energy may not be stored as a number"
+            )
+
+    if isinstance(record, PerformanceRecord) and record.energy_windows is not None:
+        windows = record.energy_windows
+        rule_s = windows.rule.min_window_s if windows.rule else windows.min_window_s
+        for window in windows.windows:
+            check(
+                rule_s, f"energy_windows.windows[{window.index}]", window.duration_s,
+                window.energy_j,
+            )  # fmt: skip
+    elif isinstance(record, SteadyRecord):
+        check(
+            record.window.rule.min_window_s,
+            "window",
+            record.window.duration_s,
+            record.summary.energy_j,
+        )
+    return problems
+
+
 def inconsistencies(record: BaseModel) -> list[str]:
     """One line per relation the record breaks (fields, values and tolerance named); [] if none.
 
@@ -315,6 +437,9 @@ def inconsistencies(record: BaseModel) -> list[str]:
     elif isinstance(record, ServingRecord):
         relations, agrees = serving_relations(record), _agrees_measured
         tolerance = f"tolerance: relative {MEASURED_RTOL:g} for measured records"
+    elif isinstance(record, SteadyRecord):
+        relations, agrees = steady_relations(record), _agrees_measured
+        tolerance = f"tolerance: relative {MEASURED_RTOL:g} for measured records"
     else:
         return []
     lines = [
@@ -325,4 +450,4 @@ def inconsistencies(record: BaseModel) -> list[str]:
     ]
     if isinstance(record, ServingRecord):
         lines += verdict_problems(record)
-    return lines
+    return lines + window_rule_problems(record)

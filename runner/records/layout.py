@@ -22,6 +22,7 @@ ACCURACY_DIR = "accuracy"
 CALIBRATION_DIR = "calibration"
 PUBLISHED_DIR = "published"
 SERVING_DIR = "serving"
+STEADY_DIR = "steady"
 
 
 def performance_point_label(identity: Any) -> str:
@@ -107,6 +108,24 @@ def serving_parts(identity: Any) -> tuple[str, ...]:
     )
 
 
+def steady_point_label(identity: Any) -> str:
+    """The folder of a steady point: `cap32` (the batch cap B), with the devices and layout
+    appended when it ran on more than one device (`cap32-g2-tp2`)."""
+    configuration = identity.configuration
+    return f"cap{configuration.max_num_seqs}{path_suffix(configuration)}"
+
+
+def steady_parts(identity: Any) -> tuple[str, ...]:
+    """`steady/<hardware>/<model>/<task>/cap<B>` of a steady identity."""
+    return (
+        STEADY_DIR,
+        identity.hardware_slug,
+        identity.model_name,
+        identity.task,
+        steady_point_label(identity),
+    )
+
+
 def expected_parts(record: Any) -> tuple[str, ...] | None:
     """The folder parts plus file name a loaded record must have; None for an unknown kind."""
     kind = getattr(record, "kind", None)
@@ -120,6 +139,8 @@ def expected_parts(record: Any) -> tuple[str, ...] | None:
         folder = published_parts(record.source.source_id, record.identity)
     elif kind == "serving":
         folder = serving_parts(record.identity)
+    elif kind == "steady":
+        folder = steady_parts(record.identity)
     else:
         return None
     return (*folder, f"{record.run_id}.json")

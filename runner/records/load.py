@@ -29,6 +29,7 @@ from runner.records.migrate import can_migrate, migrate, readable_versions
 from runner.records.performance import SCHEMA_VERSION, PerformanceRecord
 from runner.records.published import PUBLISHED_SCHEMA_VERSION, PublishedRecord
 from runner.records.serving import SERVING_SCHEMA_VERSION, ServingRecord
+from runner.records.steady import STEADY_SCHEMA_VERSION, SteadyRecord
 from runner.records.store import is_temp_file, sha256_file
 
 # kind -> (schema version this code reads, model class)
@@ -38,13 +39,15 @@ RECORD_TYPES: dict[str, tuple[int, type[BaseModel]]] = {
     "calibration": (CALIBRATION_SCHEMA_VERSION, CalibrationRecord),
     "published": (PUBLISHED_SCHEMA_VERSION, PublishedRecord),
     "serving": (SERVING_SCHEMA_VERSION, ServingRecord),
+    "steady": (STEADY_SCHEMA_VERSION, SteadyRecord),
 }
 
 # Files a results folder may hold beside records: git/DVC bookkeeping, and the licence and
 # attribution a source's published records ship with (results/published/<source>/).
 DOCUMENT_FILES = (".gitignore", ".gitkeep", "README.md", "LICENSE", "NOTICE", "SOURCE.md")
 RAW_DATA_SUFFIX = ".requests.jsonl"
-# Raw data beside a record: per-request rows (performance, serving), per-sample rows (accuracy).
+# Raw data beside a record: per-request rows (performance, serving, steady), per-sample rows
+# (accuracy).
 RAW_DATA_SUFFIXES = (RAW_DATA_SUFFIX, ".samples.jsonl")
 
 

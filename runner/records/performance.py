@@ -27,6 +27,14 @@ RECORD_KIND = "performance"
 # Energy sources a record may carry. `fake` is written only by tests (a fake meter).
 ENERGY_SOURCES = ("zeus-nvml", "zeus-rapl", "unavailable", "fake")
 
+# The shortest energy window a GPU record may rule (s): the NVML counter agrees with an integral
+# of sampled power within ~2 % over windows of 10 s or more, and is ~11 % off at 0.5 s (FACTS.md,
+# on an H100). Runs on a GPU raise a shorter `min_window_s` to this; `leaderboard validate`
+# refuses a measured GPU window shorter than its record's rule.
+GPU_MIN_WINDOW_S = 10.0
+# The energy source whose windows the GPU rule applies to.
+GPU_ENERGY_SOURCE = "zeus-nvml"
+
 
 class Strict(BaseModel):
     """Base model: unknown fields are errors, so typos and forged fields are refused."""
@@ -137,6 +145,16 @@ class EnergyInfo(Strict):
     devices: list[str] = Field(description="e.g. ['gpu:0'] or ['cpu:0']")
     idle_power_w: float | None = Field(description="mean power over the idle window, in W")
     idle_window_s: float | None
+    idle_settle_s: float | None = Field(
+        default=None,
+        description="seconds waited after loading the model before the idle window (taken "
+        "once, before warm-up); null in records written before the settle existed",
+    )
+    idle_note: str | None = Field(
+        default=None,
+        description="when and how the idle baseline was taken; it is a label, never "
+        "subtracted from a headline figure",
+    )
 
 
 class Measurements(Strict):
@@ -276,6 +294,34 @@ class DeviceWindow(Strict):
     )
 
 
+class WindowRule(Strict):
+    """The shortest energy window a run enforced, and why (seconds)."""
+
+    min_window_s: float = Field(ge=0, description="the rule: windows last at least this long")
+    basis: str = Field(
+        description="where the rule comes from, e.g. 'min_window_s in the run config' or "
+        "'GPU floor (10 s)'"
+    )
+    enforced: bool = Field(
+        description="true when the run extended its windows until the rule was met; false "
+        "without an energy meter (no energy to protect), with the reason in `note`"
+    )
+    note: str | None = Field(default=None, description="why the rule was not enforced")
+
+
+def relative_uncertainty(resolution_s: float | None, duration_s: float) -> float | None:
+    """A counter window's relative uncertainty from the meter's resolution (dimensionless).
+
+    The counter updates every `resolution_s`, so each end of a window may be off by up to one
+    update period of energy at the window's power: 2 x resolution / duration. (On the H100 the
+    counter and the power integral were 11.5 % apart on 0.5 s windows, 0.6-2.1 % on 10-15 s,
+    within this bound: FACTS.md.) None without a resolution or a duration.
+    """
+    if not resolution_s or duration_s <= 0:
+        return None
+    return 2.0 * resolution_s / duration_s
+
+
 class EnergyWindow(Strict):
     """One steady-state energy window: whole passes over the measured prompt sample, run back to
     back until the window lasted at least `min_window_s`."""
@@ -293,7 +339,10 @@ class EnergyWindow(Strict):
     requests: int = Field(ge=1)
     output_tokens: int = Field(ge=0)
     busy_s: float = Field(ge=0, description="sum of the window's batch times, in s")
-    idle_power_w: float | None = Field(description="idle power measured just before, in W")
+    idle_power_w: float | None = Field(
+        description="the point's idle power (measured once before warm-up in records with "
+        "`energy.idle_settle_s`; just before the window in older records), in W"
+    )
     idle_window_s: float | None = Field(description="length of that idle window, in s")
     energy_above_idle_j: float | None = Field(
         description="energy_j - idle_power_w x duration_s, in J"
@@ -307,6 +356,12 @@ class EnergyWindow(Strict):
         default=None,
         description="each metered device's energy in the window (their sum is energy_j), on a "
         "point of several GPUs (issue 25); null on one device",
+    )
+    relative_uncertainty: float | None = Field(
+        default=None,
+        ge=0,
+        description="2 x meter resolution / duration_s: the counter's bound on this window's "
+        "relative error; null without a meter (or in records written before it)",
     )
 
 
@@ -326,6 +381,11 @@ class EnergyWindows(Strict):
         default=None, description="why there is no timeline, or why some batches have none"
     )
     windows: list[EnergyWindow] = Field(min_length=1)
+    rule: WindowRule | None = Field(
+        default=None,
+        description="the window rule the run enforced; null in records written before it "
+        "(their rule is `min_window_s`)",
+    )
 
 
 class Execution(Strict):
@@ -352,6 +412,16 @@ class Execution(Strict):
     cuda_graph: bool = Field(default=False, description="decode steps replayed as a CUDA graph")
     eos_check_every: int | None = Field(
         default=None, description="static backends: host checks for EOS every this many steps"
+    )
+    decode_steps: int | None = Field(
+        default=None, ge=0, description="static backends: decode steps run in measured batches"
+    )
+    wasted_steps: int | None = Field(
+        default=None,
+        ge=0,
+        description="static backends: decode steps of measured batches run after every row had "
+        "ended (the host checks EOS only every eos_check_every steps); their time and energy "
+        "are in the batch's figures, their tokens are not counted",
     )
     notes: list[str] = Field(default_factory=list, description="facts a reader should know")
 

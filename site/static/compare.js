@@ -103,7 +103,7 @@
     var head = ["Metric"].concat(chosen.map(function (c) { return c.row ? c.row.model : c.model; }));
     var body = [];
     body.push(["Configuration"].concat(chosen.map(function (c) {
-      return c.row ? "batch " + (c.row.batch_size === null ? "not published" : c.row.batch_size) + (c.row.backend ? ", " + c.row.backend : "") + (c.row.source === "published" ? ", published" : "") : "no row";
+      return c.row ? (c.row.method && c.row.method.indexOf("steady") === 0 ? c.row.method : "batch " + (c.row.batch_size === null ? "not published" : c.row.batch_size)) + (c.row.backend ? ", " + c.row.backend : "") + (c.row.source === "published" ? ", published" : "") : "no row";
     })));
     var best = {};
     COLUMNS.forEach(function (col) {

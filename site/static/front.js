@@ -30,7 +30,8 @@
     link.href = "models/" + encodeURIComponent(best.model_slug) + ".html";
     link.textContent = best.model;
     output.appendChild(link);
-    var config = best.configuration || ("batch " + (best.batch_size === null ? "not published" : best.batch_size));
+    var config = (best.max_num_seqs && best.source !== "published" ? "steady state, " : "") +
+      (best.configuration || ("batch " + (best.batch_size === null ? "not published" : best.batch_size)));
     output.appendChild(document.createTextNode(
       " (" + config + (best.backend ? ", " + best.backend : "") + "): " + format(best.value, 3) + unit +
       ", accuracy " + format(best.accuracy, 3)));

@@ -181,6 +181,8 @@
   /* What an empty cell says: published rows lack what their source did not publish. */
   function missingText(row, col) {
     if (row.source === "published") return "not published";
+    // A steady-state row has a batch cap, not a batch size.
+    if (col.key === "batch_size" && typeof row.max_num_seqs === "number") return "cap " + row.max_num_seqs;
     return col.missing || "not measured";
   }
 
@@ -370,7 +372,13 @@
     });
   }
 
+  /* Steady-state rows (the reference's method) head the table; the others follow, sorted alike. */
+  var STEADY = "steady state (continuous batching)";
+  function methodRank(row) { return row.method === STEADY ? 0 : 1; }
+
   function compareRows(a, b) {
+    var rank = methodRank(a) - methodRank(b);
+    if (rank) return rank;
     var col = columnByKey(state.sortKey);
     if (!col) return 0;
     var va = a[col.key], vb = b[col.key];
@@ -487,7 +495,9 @@
           link.href = "../models/" + encodeURIComponent(row.model_slug) + ".html";
           link.textContent = value;
           td.appendChild(link);
-          if (row.random_weights) td.appendChild(badge("random weights", "badge-random", "random weights: accuracy means nothing"));
+          if (row.random_weights) td.appendChild(badge("random weights", "badge-random", "random weights: energy and time are real for this architecture, accuracy means nothing; prompts were tokenized with the embedded stand-in tokenizer, so prompt lengths in tokens are not the real model's"));
+          if (row.method === STEADY) td.appendChild(badge("steady state", "badge-steady", "the reference's steady-state window on continuous batching (batch cap " + row.max_num_seqs + "): the serving figure"));
+          else if (row.method) td.appendChild(badge("HF static batches", "badge-static", "batches that start together: a reference for kernels and the roofline, not the serving figure"));
           if (row.trust_remote_code) td.appendChild(badge("remote code", "badge-remote", "loads code from the model repository"));
           if (row.source === "published") td.appendChild(badge("published", "badge-published", row.source_note || ("published: " + row.citation)));
         } else if (col.kind === "text") {

@@ -1,5 +1,5 @@
 """Machine calibration: a real (small) CPU calibration, the record, reuse, the CLI, the link from
-`leaderboard run`, and the H100 bounds (GPU only)."""
+`leaderboard run`, and the H100 and H200 bounds (GPU only)."""
 
 from __future__ import annotations
 
@@ -179,16 +179,29 @@ def test_run_measures_a_calibration_when_none_exists(tmp_path: Path) -> None:
     assert calibration.size == "small"  # the cheap CPU preset for runs
 
 
+# Datasheet peaks of the GPUs the GPU proof runs on (name substring -> HBM bytes/s, dense bf16
+# FLOP/s). The bounds below are shares of them: the H100's measured copy bandwidth was 0.90 of
+# its peak (3.02 of 3.35 TB/s, FACTS.md); the H200's has not been measured, and its bound is the
+# same share, to be checked by its first run.
+GPU_PEAKS = {
+    "H200": (4.8e12, 989e12),
+    "H100 80GB HBM3": (3.35e12, 989e12),
+}
+
+
 @pytest.mark.gpu
-def test_h100_calibration_bounds(tmp_path: Path) -> None:
-    """On an H100: copy bandwidth within 10% of 3.0 TB/s, bf16 GEMM above 600 TFLOP/s."""
+def test_calibration_bounds_on_a_known_gpu(tmp_path: Path) -> None:
+    """On an H100 SXM or an H200: copy bandwidth 0.8-1.0 of the HBM peak, bf16 GEMM above
+    0.6 of the dense peak (600 TFLOP/s on both)."""
     _, record = run_calibration(tmp_path, device="cuda", dtype="bfloat16", size="standard")
     assert record.device == "cuda"
     assert record.memory_bandwidth.bytes_s > 0 and record.matmul.flop_s > 0
-    if "H100" not in record.device_name:
-        pytest.skip(f"bounds are for an H100; this GPU is {record.device_name}")
-    assert 2.7e12 <= record.memory_bandwidth.bytes_s <= 3.3e12
-    assert record.matmul.flop_s > 600e12
+    known = [name for name in GPU_PEAKS if name in record.device_name]
+    if not known:
+        pytest.skip(f"bounds are for {', '.join(GPU_PEAKS)}; this GPU is {record.device_name}")
+    bandwidth, flop_s = GPU_PEAKS[known[0]]
+    assert 0.8 * bandwidth <= record.memory_bandwidth.bytes_s <= 1.0 * bandwidth
+    assert record.matmul.flop_s > 0.6 * flop_s
 
 
 def test_site_builds_with_calibration_records(cpu_calibration, tmp_path: Path) -> None:

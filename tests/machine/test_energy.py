@@ -65,7 +65,8 @@ class FakePowerMonitor:
     def get_power_timeline(self, domain, gpu_index=None, start_time=None, end_time=None):
         self.queries.append((domain, gpu_index, start_time, end_time))
         samples = [(1000 + k * 0.05, 200.0) for k in range(41)]  # 1000..1002 s
-        return {gpu_index: [(t, w) for t, w in samples if start_time <= t <= end_time]}
+        low = -float("inf") if start_time is None else start_time
+        return {gpu_index: [(t, w) for t, w in samples if low <= t <= end_time]}
 
 
 @pytest.fixture
@@ -106,8 +107,9 @@ def test_gpu_meter_samples_a_power_timeline(
     assert timeline.energy_j(1000.5, 1001.5) == pytest.approx(200.0)
     [monitor] = FakePowerMonitor.made
     assert monitor.gpu_indices == [0] and monitor.update_period == 0.05
-    # one period of margin each side, so the integral can interpolate at the edges
-    assert monitor.queries == [("device_instant", 0, 1000.45, 1001.55)]
+    # the whole timeline up to the end: the sample in force at the start may be long before it
+    assert monitor.queries == [("device_instant", 0, None, 1001.5)]
+    assert timeline.samples[0] == (1000.5, 200.0) and timeline.samples[-1][0] <= 1001.5
     # one sampler per process: a second meter reuses it
     make_energy_meter("auto", "cuda", gpu_index=0, power_sample_period_s=0.05)
     assert len(FakePowerMonitor.made) == 1
@@ -231,3 +233,23 @@ def test_run_with_fake_meter_attributes_energy(tmp_path: Path) -> None:
     # window-time-share: the batches' energies add up to the window's
     batches = {(r["window"], r["pass"], r["batch_index"]): r["batch_energy_j"] for r in rows}
     assert sum(batches.values()) == pytest.approx(window["energy_j"])
+
+
+def test_a_deduplicated_timeline_holds_each_reading_until_the_next(
+    monkeypatch: pytest.MonkeyPatch, fake_zeus: type
+) -> None:
+    """Zeus keeps a sample only when the power changed: a flat 100 W from t=990 (one sample),
+    then 300 W from 1001. The step integral over [1000, 1002] is 100 + 300 = 400 J; a linear
+    ramp between 990 and 1001 would have given a false 281.8 J for the first second."""
+
+    def timeline(self, domain, gpu_index=None, start_time=None, end_time=None):
+        samples = [(990.0, 100.0), (1001.0, 300.0)]
+        low = -float("inf") if start_time is None else start_time
+        return {gpu_index: [(t, w) for t, w in samples if low <= t <= end_time]}
+
+    monkeypatch.setattr(FakePowerMonitor, "get_power_timeline", timeline)
+    monkeypatch.setattr(energy, "nvml_available", lambda: True)
+    meter = make_energy_meter("auto", "cuda", gpu_index=0, power_sample_period_s=0.05)
+    held = meter.power_timeline(1000.0, 1002.0)
+    assert held is not None and held.samples == [(990.0, 100.0), (1001.0, 300.0)]
+    assert held.energy_j(1000.0, 1002.0) == pytest.approx(400.0)

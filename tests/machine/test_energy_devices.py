@@ -9,10 +9,16 @@ import pytest
 from runner.machine.energy import FakeEnergyMeter, sum_timelines
 
 
-def test_summed_power_interpolates_the_other_gpus_at_the_first_gpus_instants() -> None:
+def test_summed_power_holds_each_gpus_samples_until_its_next() -> None:
     first = [(0.0, 100.0), (1.0, 200.0), (2.0, 100.0)]
     second = [(0.5, 50.0), (1.5, 150.0)]  # sampled by its own process, at its own instants
-    assert sum_timelines([first, second]) == [(0.0, 150.0), (1.0, 300.0), (2.0, 250.0)]
+    # From 0.5 s (when both have a sample), at every instant either was sampled.
+    assert sum_timelines([first, second]) == [
+        (0.5, 150.0),
+        (1.0, 250.0),
+        (1.5, 350.0),
+        (2.0, 250.0),
+    ]
     assert sum_timelines([first]) == first
     assert sum_timelines([first, []]) == []  # a GPU without samples: the sum is unknown
 

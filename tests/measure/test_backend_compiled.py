@@ -195,23 +195,50 @@ def test_prompts_are_padded_to_buckets_per_batch() -> None:
     assert (mask[:, -1] == 1).all()  # left padding
 
 
-def test_host_checks_eos_only_every_n_steps() -> None:
-    """Every token is an EOS: every row ends at once, and the loop stops at the first check."""
+def test_host_checks_eos_only_every_n_steps_and_counts_the_wasted_ones() -> None:
+    """Every row ends with its first decoded token; with a GPU's every-8-steps check the loop
+    runs 8 steps, and the 7 after the rows ended are counted as wasted."""
+    import torch
+
     backend, texts = make_static(
         "graph", **{"task.max_new_tokens": 40, "backend.eos_check_every": 8}
     )
     decoder = backend.decoder
-    vocab = backend.model.config.vocab_size
-    import torch
+    decoder.eos_check_every = 8  # what a GPU runs (a CPU checks every step)
+    everything = torch.arange(backend.model.config.vocab_size)
+    prefill = decoder.prefill
 
-    decoder.eos = torch.arange(vocab)
+    def prefill_then_end_every_row(ids: torch.Tensor, mask: torch.Tensor) -> None:
+        decoder.eos = torch.tensor([-1])  # nothing ends with the prefill's token
+        prefill(ids, mask)
+        decoder.eos = everything  # every decoded token is an EOS
+
+    decoder.prefill = prefill_then_end_every_row  # type: ignore[method-assign]
     ids, mask, _ = backend._inputs(texts)
     marks: list[int] = []
     output = decoder.decode(ids, mask, lambda: marks.append(1))
     assert output.steps == 8 and len(marks) == 9  # the prefill, then 8 steps
+    assert output.wasted_steps == 7  # the rows ended at step 1
     assert [len(row) for row in output.tokens] == [9, 9]
     pad = backend.tokenizer.pad_token_id
-    assert all(token == pad for row in output.tokens for token in row[1:])
+    assert all(token == pad for row in output.tokens for token in row[2:])
+
+
+def test_on_a_cpu_the_loop_stops_at_eos_without_wasted_steps() -> None:
+    """On a CPU the host checks EOS before every step: a batch whose rows all ended with the
+    prefill's token runs no decode step, and the record says so."""
+    import torch
+
+    backend, texts = make_static(
+        "graph", **{"task.max_new_tokens": 40, "backend.eos_check_every": 16}
+    )
+    backend.decoder.eos = torch.arange(backend.model.config.vocab_size)
+    result = backend.generate(texts)
+    assert [r.response_tokens for r in result.requests] == [1, 1]
+    assert result.decode_steps == 0 and result.wasted_steps == 0
+    execution = backend.execution()
+    assert execution.eos_check_every == 1
+    assert any("checks EOS at every step" in note for note in execution.notes)
 
 
 def test_fixed_length_and_seeded_sampling() -> None:

@@ -23,7 +23,8 @@ def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None
             "num_prompts=32",
             "batch_size=8",
             "idle_seconds=2",
-            "min_window_s=3",
+            "idle_settle_s=1",
+            "min_window_s=3",  # below the GPU floor: the run raises it to 10 s
             "repeats=2",
             "power_sample_period_s=0.05",
             "task.max_new_tokens=128",
@@ -38,8 +39,10 @@ def test_tiny_random_on_gpu_measures_energy_through_nvml(tmp_path: Path) -> None
     assert record.summary.energy_j is not None and record.summary.energy_j > 0
     windows = record.energy_windows
     assert windows.meter_resolution_s == 0.1 and len(windows.windows) == 2
+    assert windows.rule.min_window_s == 10.0 and "GPU floor" in windows.rule.basis
     for window in windows.windows:
-        assert window.duration_s >= 3 and window.energy_j > 0
+        assert window.duration_s >= 10 and window.energy_j > 0
+        assert window.relative_uncertainty == pytest.approx(0.2 / window.duration_s)
         assert window.idle_power_w is not None and window.idle_power_w > 0
     # Zeus' PowerMonitor sampled the windows (it starts sampler processes with spawn)
     assert windows.attribution == "power-timeline", windows.attribution_note
@@ -70,6 +73,7 @@ def test_static_backends_match_eager_on_gpu_in_float32(tmp_path: Path) -> None:
                 "task.max_new_tokens=32",
                 "idle_seconds=0",
                 "min_window_s=1",
+                "energy_meter=none",  # tokens, not energy: no 10 s GPU windows needed here
                 f"results_dir={tmp_path}",
                 "calibrate=false",
             ]

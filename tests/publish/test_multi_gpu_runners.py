@@ -116,3 +116,17 @@ def test_the_pr_summary_keeps_a_tensor_parallel_row_apart_from_one_gpu(repo_root
         "tiny-random (2 GPUs · TP2 · bs 4 · bfloat16, eager)",
     ]
     assert all(row.runs == 1 for row in rows.values())
+
+
+def test_a_model_on_several_gpus_falls_back_to_static_batches_with_a_note() -> None:
+    from runner.publish.leg import scenario_for_tensor
+
+    steady = ["scenario=steady", "scenario.max_num_seqs=8,32,128", "min_window_s=60"]
+    assert scenario_for_tensor(steady, 1) == (steady, None)
+    settings, note = scenario_for_tensor(steady, 4)
+    assert settings == ["min_window_s=60", "scenario=static"]
+    assert (
+        note is not None and "needs 4 GPUs and scenario=steady cannot run tensor-parallel" in note
+    )
+    static = ["min_window_s=60"]
+    assert scenario_for_tensor(static, 4) == (static, None)

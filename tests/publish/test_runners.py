@@ -142,6 +142,30 @@ def test_runner_settings_override_params_and_never_come_from_the_pr(repo_root: P
     assert "batch_size=1" in overrides and "num_prompts=2" in overrides
     assert overrides[-3:] == ["backend.device=cpu", "task.max_new_tokens=4", "min_window_s=0"]
     h100 = run_overrides(entry_for(repo_root, "h100"), params)
-    assert f"batch_size={params['benchmark']['batch_sizes']}" in h100
+    assert "batch_size=1" in h100  # the runner's own setting: steady points have no batch size
     assert eval_overrides(rehearsal, params) == ["backend.device=cpu", "eval=quick", "eval.limit=4"]
     assert json.dumps(params).count("cpu-rehearsal") == 0
+
+
+def test_gpu_legs_publish_steady_points_with_60_s_windows(repo_root: Path) -> None:
+    """Every enabled GPU leg (and the H200 entry, ready to enable) runs the reference's steady
+    state (scenario=steady) at its batch caps, with the publishing window rule of 60 s; each
+    composed point is one cap."""
+    from runner.compose import compose_run_config, expand_sweep, hydra_context
+    from runner.publish.pipeline import load_params
+
+    params = load_params(repo_root)
+    entries = load_registry(repo_root)
+    gpu_legs = [
+        e for e in entries.values() if e.device == "cuda" and (e.enabled or e.label == "h200")
+    ]
+    assert {"h100", "h200"} <= {e.label for e in gpu_legs}
+    assert entries["h200"].gpu_name == "H200"
+    for entry in gpu_legs:
+        overrides = ["model=tiny-random", "task=chat", *run_overrides(entry, params)]
+        with hydra_context():
+            configs = [compose_run_config(job) for job in expand_sweep(overrides)]
+        assert {c.scenario.name for c in configs} == {"steady"}, entry.label
+        assert {c.min_window_s for c in configs} == {60.0}, entry.label
+        caps = sorted(c.scenario.max_num_seqs for c in configs)
+        assert len(caps) == len(set(caps)) >= 2, (entry.label, caps)  # one point per cap

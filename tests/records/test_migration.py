@@ -72,6 +72,10 @@ def test_every_schema_1_record_loads_unchanged_through_the_migration() -> None:
         assert loaded["summary"].pop("per_device") is None
         for window in (loaded.get("energy_windows") or {}).get("windows", []):
             assert window.pop("per_device") is None
+        # ... and so do the optional fields added to the energy block by issue 21.
+        for key in ("idle_settle_s", "idle_note"):
+            if key not in original["energy"]:
+                assert loaded["energy"].pop(key) is None
         assert loaded == original, path
         assert path.read_bytes() == before  # the file is never rewritten
     scan = scan_results(GOLDEN)
