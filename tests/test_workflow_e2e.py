@@ -9,8 +9,9 @@ this venv, no index). On CPU with the tiny model and the `cpu-rehearsal` entry o
 registry, which the test enables in its origin (with two tasks in its params.yaml, so a leg
 takes seconds). Scenarios:
 
-0. before any benchmark: Pages refuses an empty results tree, then publishes the committed
-   published records (made by `leaderboard import`) with no DVC pointer and no remote set;
+0. before any benchmark: Pages publishes main as shipped (the committed ML.ENERGY v1 records,
+   no DVC pointer, no remote set), refuses an empty results tree, then publishes published
+   records made by `leaderboard import`;
 1. a contributor PR found by `pr-intake`, benchmarked, pushed, commented, its status current,
    merged, and its rows on the built site;
 2. two PRs on the same hardware, the second branched before the first merged, both merged: no
@@ -506,15 +507,26 @@ def leg_records(jobs: dict[str, list[JobResult]]) -> list[dict[str, Any]]:
 
 
 def test_pages_publishes_committed_published_records_before_any_benchmark(world: World) -> None:
-    # Nothing measured, nothing published yet: refused, nothing deployed.
+    # Main as shipped: the committed ML.ENERGY v1 records publish before any benchmark has run.
+    env = env_for(world.maintainer)
+    shipped = publish(world, DVC_REMOTE_URL=None)
+    assert_ok(shipped)
+    assert shipped["deploy"][0].result == "success"
+    site = world.runner.published / "data" / "records" / "published" / "mlenergy-v1"
+    assert len(list(site.rglob("*.json"))) == 260
+    # Nothing measured, nothing published: refused, nothing deployed.
+    git(["rm", "-q", "-r", "results/published"], world.maintainer)
+    git(["commit", "-q", "-m", "No published records"], world.maintainer)
+    git(["push", "-q", "origin", "main"], world.maintainer)
+    deployed = sorted(p.name for p in world.runner.published.iterdir())
     empty = publish(world, DVC_REMOTE_URL=None)
     [build] = empty["build"]
     assert build.result == "failure"
     assert "no DVC pointer" in build.step("Pull the results").output
     assert "refusing to publish an empty site" in build.step("Check every declared").output
-    assert empty["deploy"][0].result == "skipped" and not world.runner.published.exists()
+    assert empty["deploy"][0].result == "skipped"
+    assert sorted(p.name for p in world.runner.published.iterdir()) == deployed  # untouched
     # The lead commits imported published records (plain git, no DVC pointer, no remote set).
-    env = env_for(world.maintainer)
     run([str(VENV / "bin" / "leaderboard"), "import", "mlenergy-v1", str(MLENERGY),
          "--results", "results"], world.maintainer, env)  # fmt: skip
     git(["add", "results/published"], world.maintainer)
@@ -523,8 +535,7 @@ def test_pages_publishes_committed_published_records_before_any_benchmark(world:
     pages = publish(world, DVC_REMOTE_URL=None)
     assert_ok(pages)
     assert pages["deploy"][0].result == "success"
-    published = world.runner.published / "data" / "records" / "published" / "mlenergy-v1"
-    assert len(list(published.rglob("*.json"))) == 8
+    assert len(list(site.rglob("*.json"))) == 8
 
 
 def test_contributor_pr_is_benchmarked_commented_merged_and_published(world: World) -> None:

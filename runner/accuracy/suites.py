@@ -7,6 +7,7 @@ type-checked by OmegaConf and value-checked in `__post_init__`; every error name
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from omegaconf import MISSING
@@ -57,6 +58,9 @@ class EvalSuiteConfig:
 
     def __post_init__(self) -> None:
         check_safe_name("eval.name", self.name)
+        if not isinstance(self.tasks, Mapping):
+            # An interpolation (`${...}`) resolves to whatever it names, past the type check.
+            _fail("eval.tasks", "a mapping of lm-eval task name -> settings", self.tasks)
         if not self.tasks:
             raise ConfigError("eval.tasks: expected at least one lm-eval task, got none")
         for task_name, task in self.tasks.items():
