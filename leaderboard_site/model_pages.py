@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from leaderboard_site.columns import REFERENCE_SHOTS
+from leaderboard_site.configurations import device_noun
 from leaderboard_site.pooling import hardware_label
 from leaderboard_site.published_rows import published_by_model, published_summary
 from leaderboard_site.site_data import LoadedRecord, ModelSummary, Row, site_data_path, slugify
@@ -146,6 +147,11 @@ def model_summaries(
                 "run_id": i.record.run_id,
                 "task": i.record.identity.task,  # type: ignore[union-attr]
                 "hardware": i.record.identity.hardware_slug,  # type: ignore[union-attr]
+                "hardware_label": hardware_label([i.record], i.record.identity.hardware_slug),  # type: ignore[list-item, union-attr]
+                "configuration": configuration_label(
+                    i.record.identity.configuration,  # type: ignore[union-attr]
+                    device_noun(i.record.identity.hardware_slug),  # type: ignore[union-attr]
+                ),
                 "batch_size": i.record.identity.batch_size,  # type: ignore[union-attr]
                 "backend": i.record.identity.backend,  # type: ignore[union-attr]
                 "energy_source": i.record.energy.source,  # type: ignore[union-attr]

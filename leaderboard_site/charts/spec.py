@@ -1,8 +1,11 @@
 """What every chart shares: ChartSpec, points, whiskers, tooltips, tables, validated templates.
 
 Every chart is a Vega-Lite spec built from aggregated rows, rendered client-side by vega-embed.
-Its data is a named dataset inlined in the spec (`datasets`), so the page needs no fetch. The
-conventions every chart shares (`leaderboard_site.style`):
+A board's charts carry no data of their own: each reads the page's one dataset, `rows` (the
+board's rows, `leaderboard_site.page_data`), through its own filter and calculations, so the page
+holds its rows once however many charts draw them (`shared_rows`, `usable_filter`,
+`text_calculation`, `whisker_calculations`). Small pages (a model's) inline a `points` dataset in
+the spec. The conventions every chart shares (`leaderboard_site.style`):
 
 - as wide as its box and never wider (`width: "container"`); two boxes per row on a wide
   screen, one on a phone (CSS grid);
@@ -34,7 +37,8 @@ import altair as alt
 from leaderboard_site.columns import Column
 from leaderboard_site.render import format_number
 from leaderboard_site.site_data import Row
-from leaderboard_site.style import PALETTE, SHAPES, highlight_opacity
+from leaderboard_site.style import FADED_OPACITY as FADED
+from leaderboard_site.style import HIGHLIGHT, PALETTE, SHAPES, highlight_opacity
 
 POINT_FIELDS = ("row_id", "model", "model_name", "batch_size", "backend")
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -76,6 +80,9 @@ class ChartSpec:
     description: str = ""
     note: str = ""
     table: dict[str, list[Any]] = field(default_factory=lambda: {"columns": [], "rows": []})
+    # Charts drawn from the page's shared rows: which rows and columns the table of its points
+    # holds (the browser builds that table when it is opened; `table` stays empty).
+    view: dict[str, Any] | None = None
 
 
 def _usable(value: Any) -> bool:
@@ -258,3 +265,124 @@ def _table(
         cells += [str(getter(row)) for _, getter in extra]
         body.append(cells)
     return {"columns": columns, "rows": body}
+
+
+# ----------------------------------------------------------------------------------------------
+# Charts over the page's shared rows (a board): the spec names the dataset, the page supplies it.
+
+ROWS = "rows"
+# An axis goes logarithmic where its positive values span more than this factor.
+LOG_SPAN = 30.0
+
+
+def wants_log(values: Sequence[Any]) -> bool:
+    """Whether an axis over `values` should be logarithmic: every value positive and the
+    largest more than `LOG_SPAN` times the smallest (about one and a half decades)."""
+    usable = [float(v) for v in values if _usable(v)]
+    return bool(usable) and min(usable) > 0 and max(usable) / min(usable) > LOG_SPAN
+
+
+def usable_filter(keys: Sequence[str], positive: Sequence[str] = (), measured: bool = False) -> str:
+    """A Vega expression keeping the rows with a finite number at every key of `keys` (and a
+    positive one at those of `positive`: a log axis), measured rows only with `measured`."""
+    parts = [f"isValid(datum.{k}) && isFinite(datum.{k})" for k in keys]
+    parts += [f"datum.{k} > 0" for k in positive]
+    if measured:
+        parts.append("datum.source != 'published'")
+    return " && ".join(parts)
+
+
+def text_calculation(key: str) -> dict[str, str]:
+    """`<key>_text`: '12.35 ± 0.42 (n = 8 batches)' where the row has a spread, else '12.35'.
+
+    The same text for a row whatever chart computes it, so charts sharing the rows never
+    disagree (Vega writes calculated fields onto the shared row objects)."""
+    sd, n = f"{key}_sd", f"{key}_n"
+    unit = SPREAD_UNIT.get(key)
+    spread = (
+        f" + (isValid(datum.{sd}) && datum.{sd} > 0 ? ' ± ' + format(datum.{sd}, ',.2~r')"
+        f" + ' (n = ' + datum.{n} + ' {unit})' : '')"
+        if unit
+        else ""
+    )
+    return {
+        "calculate": f"isValid(datum.{key}) ? format(datum.{key}, ',.4~r'){spread} "
+        ": 'not measured'",
+        "as": f"{key}_text",
+    }
+
+
+def whisker_calculations(key: str, log: bool) -> list[dict[str, str]]:
+    """`<key>_lo[_log]` and `<key>_hi`: value ∓ one standard deviation, null without a spread
+    (and, on a log axis, without a positive lower end)."""
+    sd = f"{key}_sd"
+    has = f"isValid(datum.{sd}) && datum.{sd} > 0"
+    low_ok = f"{has} && datum.{key} - datum.{sd} > 0" if log else has
+    return [
+        {
+            "calculate": f"{low_ok} ? datum.{key} - datum.{sd} : null",
+            "as": f"{key}_lo{'_log' if log else ''}",
+        },
+        {"calculate": f"{has} ? datum.{key} + datum.{sd} : null", "as": f"{key}_hi"},
+    ]
+
+
+SOURCE_TEXT = {
+    "calculate": "datum.source == 'published' ? 'published: ' + datum.citation : 'measured'",
+    "as": "source_text",
+}
+BATCH_CALCULATIONS = (
+    {
+        "calculate": "isValid(datum.batch_size) ? datum.batch_size : datum.max_num_seqs",
+        "as": "batch_order",
+    },
+    {
+        "calculate": "isValid(datum.batch_size) ? 'bs ' + datum.batch_size : "
+        "isValid(datum.max_num_seqs) ? 'cap ' + datum.max_num_seqs : ''",
+        "as": "batch_label",
+    },
+)
+
+
+def shared_rows(template: dict[str, Any]) -> dict[str, Any]:
+    """A validated template reading the page's shared `rows` dataset (no data inlined)."""
+    return _validate({**template, "data": {"name": ROWS}})
+
+
+def point_view(
+    keys: Sequence[tuple[str, str]],
+    *,
+    positive: Sequence[str] = (),
+    measured: bool = False,
+    front: str | None = None,
+    match: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the table of a chart's points holds, for the browser to build when it is opened:
+    the rows `usable_filter` keeps (and those whose fields equal `match`), as Model,
+    Configuration, Backend, then `keys` (column key, header), then Pareto where `front`."""
+    columns: list[list[Any]] = [
+        ["Model", "model", "text"],
+        ["Configuration", "configuration", "text"],
+        ["Backend", "backend", "text"],
+    ]
+    columns += [[header, key, "value", SPREAD_UNIT.get(key)] for key, header in keys]
+    if front:
+        columns.append(["Pareto", front, "front"])
+    return {
+        "numbers": [key for key, _ in keys],
+        "positive": list(positive),
+        "measured": measured,
+        "match": match or {},
+        "columns": columns,
+    }
+
+
+def highlight_and_fade(fade: str | None = None, faded: float = 0.35) -> dict[str, Any]:
+    """Opacity: faint unless the highlighted model (or none is); rows matching the expression
+    `fade` (random-weight accuracy) drawn at `faded`."""
+    conditions: list[dict[str, Any]] = [
+        {"test": f"{HIGHLIGHT} != null && datum.model_name != {HIGHLIGHT}", "value": FADED},
+    ]
+    if fade:
+        conditions.append({"test": fade, "value": faded})
+    return {"condition": conditions, "value": 1}
