@@ -48,6 +48,10 @@ ACCURACY = "accuracy_avg"
 RANDOM_ACCURACY = "datum.random_weights"
 # Text labels ("bs 8") beside sweep points only up to this many points (beyond, they overlap).
 MAX_LABELLED_POINTS = 120
+# Whiskers only up to this many points: beyond, they hide the points (and slow the drawing); the
+# table of the chart's points still gives every spread. The same number of points switches the
+# page to drawing the chart on a canvas (static/charts.js CANVAS_FROM).
+MAX_WHISKERED_POINTS = 400
 
 
 def _scale(log: bool, key: str, random_only: bool = False) -> dict[str, Any]:
@@ -188,6 +192,8 @@ def _pareto_template(
 
 
 def _has_spread(rows: Sequence[Row], key: str) -> bool:
+    if len(rows) > MAX_WHISKERED_POINTS:
+        return False
     return any(_usable(r.get(f"{key}_sd")) and r[f"{key}_sd"] > 0 for r in rows)
 
 

@@ -141,13 +141,20 @@
     return front;
   }
 
+  /* Intl number formats, one per count of decimals (toLocaleString builds one per call: slow). */
+  var FORMATS = [];
+  function decimalsFormat(decimals) {
+    if (!FORMATS[decimals]) FORMATS[decimals] = new Intl.NumberFormat("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    return FORMATS[decimals];
+  }
+
   function formatNumber(value, digits) {
     if (value === null || value === undefined || typeof value !== "number" || !isFinite(value)) return "not measured";
     if (value === 0) return "0";
-    if (Number.isInteger(value) && Math.abs(value) >= 1) return value.toLocaleString("en-US");
+    if (Number.isInteger(value) && Math.abs(value) >= 1) return decimalsFormat(0).format(value);
     var magnitude = Math.floor(Math.log10(Math.abs(value)));
     var decimals = Math.max(0, Math.min(12, (digits || 3) - 1 - magnitude));
-    return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    return decimalsFormat(decimals).format(value);
   }
 
   /* Per model (and per source: a published source's rows are not mixed with measured ones),
