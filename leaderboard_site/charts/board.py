@@ -13,7 +13,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from leaderboard_site.aggregate import ENERGY_VIEWS, PARETO_VIEWS
+from leaderboard_site.aggregate import ENERGY_VIEWS, pareto_views
 from leaderboard_site.charts.spec import (
     BATCH_CALCULATIONS,
     DOMINATED,
@@ -449,7 +449,8 @@ def board_charts(
     """The charts of one task-and-hardware board.
 
     A board where no row has energy gets no energy chart (the page says once why), and keeps the
-    latency–accuracy and throughput views.
+    latency–accuracy and throughput views. Where no row has a mean request latency, the time axis
+    is the time per token the rows have (`aggregate.pareto_views`).
 
     Args:
         rows: the rows to draw (all of the board's, or its measured ones only).
@@ -472,7 +473,7 @@ def board_charts(
             with_source,
             measured,
         )
-        for name, x_key, _, y_key, _, title in PARETO_VIEWS
+        for name, x_key, _, y_key, _, title in pareto_views(rows)
         if has_energy or name not in ENERGY_VIEWS
     ]
     charts.append(sweep_chart(f"{id_prefix}sweep", rows, by_key, with_source, measured))

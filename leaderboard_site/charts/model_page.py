@@ -219,8 +219,14 @@ def output_length_chart(chart_id: str, series: Sequence[dict[str, Any]]) -> Char
     )
 
 
-# What a model's trade-off chart draws: time on x, energy (or, without energy, throughput) on y.
-TRADEOFF_X = "latency_s"
+# What a model's trade-off chart draws: time on x (the first of these its rows have: a source
+# may publish inter-token latency only), energy (or, without energy, throughput) on y.
+TRADEOFF_X = (
+    ("latency_s", "Latency, mean per request (s)"),
+    ("itl_median_s", "Inter-token latency, p50 (s)"),
+    ("tpot_s", "Time per output token, mean (s)"),
+    ("ttft_s", "Time to first token, mean (s)"),
+)
 TRADEOFF_Y = ("energy_per_response_j", "throughput_tok_s")
 MAX_LABELLED = 40
 
@@ -248,14 +254,17 @@ def tradeoff_charts(
         y_key = next(
             (k for k in TRADEOFF_Y if any(_usable(r.get(k)) for r in group)), TRADEOFF_Y[0]
         )
-        usable = [r for r in group if _usable(r.get(TRADEOFF_X)) and _usable(r.get(y_key))]
+        x_key, x_title = next(
+            (kt for kt in TRADEOFF_X if any(_usable(r.get(kt[0])) for r in group)), TRADEOFF_X[0]
+        )
+        usable = [r for r in group if _usable(r.get(x_key)) and _usable(r.get(y_key))]
         what = "energy per response" if y_key == TRADEOFF_Y[0] else "throughput"
-        title = f"{label}: {what} against latency, every configuration"
+        title = f"{label}: {what} against time, every configuration"
         chart_id = f"chart-tradeoff-{index}"
         if not usable:
-            charts.append(ChartSpec(chart_id, title, None, 0, len(group), f"no {what} or latency"))
+            charts.append(ChartSpec(chart_id, title, None, 0, len(group), f"no {what} or time"))
             continue
-        log_x = wants_log([r[TRADEOFF_X] for r in usable])
+        log_x = wants_log([r[x_key] for r in usable])
         log_y = wants_log([r[y_key] for r in usable])
         values = [
             {
@@ -265,7 +274,7 @@ def tradeoff_charts(
                 "devices": "not published" if r.get("num_devices") is None else r["num_devices"],
                 "order": r.get("batch_size") or r.get("max_num_seqs") or 0,
                 "label": _batch_label(r) if len(usable) <= MAX_LABELLED else "",
-                "x": r[TRADEOFF_X],
+                "x": r[x_key],
                 "y": r[y_key],
                 "throughput": r.get("throughput_tok_s"),
                 "source": "published" if r.get("source") == "published" else "measured",
@@ -301,7 +310,7 @@ def tradeoff_charts(
                 spec,
                 len(values),
                 len(group) - len(values),
-                f"{len(group) - len(values)} without {what} or latency",
+                f"{len(group) - len(values)} without {what} or {x_title.split(',')[0].lower()}",
                 f"{title}: {len(values)} configurations, one line per task, GPU count and "
                 f"backend in batch order{'; log scales' if log_x or log_y else ''}.",
                 table=table,
