@@ -58,10 +58,11 @@
   /* ---------- the ranking ---------- */
   function groupOf(row) { return row.source === "published" ? row.model_name + "|published|" + row.source_id : row.model_name; }
 
-  /* {ranked: [row], missing: [model name]}: per model, the best configuration within the limits. */
+  /* {ranked: [row], missing: [model name]}: per model of the task, the best of `rows` (those
+   * on the ticked GPUs) within the limits; `missing` names the models with none. */
   function ranking(rows, key, deadline, budget) {
     var groups = new Map();
-    rows.forEach(function (row) { if (!groups.has(groupOf(row))) groups.set(groupOf(row), { model: row.model, best: null }); });
+    ROWS.forEach(function (row) { if (!groups.has(groupOf(row))) groups.set(groupOf(row), { model: row.model, best: null }); });
     rows.forEach(function (row) {
       if (deadline !== null && !(number(row[key]) && row[key] <= deadline)) return;
       if (budget !== null && !(number(row.energy_per_response_j) && row.energy_per_response_j <= budget)) return;
@@ -135,7 +136,7 @@
     var limits = [deadline !== null ? latencyTitle + " ≤ " + LB.formatNumber(deadline, 3) + " s" : "", budget !== null ? "energy ≤ " + LB.formatNumber(budget, 3) + " J per response" : ""].filter(Boolean);
     $("rank-status").textContent = result.ranked.length + " model(s) ranked over " + rows.length + " configuration(s) on " + hardware + " GPU type(s)" +
       (limits.length ? " within " + limits.join(" and ") : "") + "." +
-      (result.missing.length ? " No configuration of " + result.missing.join(", ") + " meets these limits." : "");
+      (result.missing.length ? " No configuration of " + result.missing.join(", ") + " on these GPUs meets these limits." : "");
     return result;
   }
 
