@@ -474,6 +474,15 @@ def _unique(rows: list[Row], key: str) -> list[Row]:
 def _finish(template: dict[str, Any], **datasets: list[Row]) -> dict[str, Any]:
     spec = json.loads(json.dumps(template))
     spec["datasets"] = datasets
+    # As wide as its box and never wider, legends under the plot: a 390 px phone never scrolls
+    # the page sideways (the chart conventions of leaderboard_site.style).
+    spec["width"] = "container"
+    spec["autosize"] = {"type": "fit-x", "contains": "padding", "resize": True}
+    spec.setdefault("config", {})["legend"] = {
+        "orient": "bottom",
+        "direction": "vertical",
+        "labelLimit": 300,
+    }
     return spec
 
 
