@@ -1,7 +1,7 @@
 """Browser benchmark of a built site: page weight, time to draw, sort and search, in Chromium.
 
-    PYTHONPATH=. python benchmarks/site_browser.py --size 10000            # build, then measure
-    PYTHONPATH=. python benchmarks/site_browser.py --site DIR [--site DIR2] # built sites, side by side
+    PYTHONPATH=. python benchmarks/site_browser.py --size 10000  # build, then measure
+    PYTHONPATH=. python benchmarks/site_browser.py --site DIR [--site DIR2]  # side by side
 
 Each site is opened from file:// in headless Chromium (Debian's /usr/bin/chromium through
 Playwright, the flags of the browser tests), a fresh browser context per run, `--runs` runs
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from site_build import SHARED, page_bytes  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -47,7 +49,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHARED = ("static/vega-bundle.js", "static/style.css")
 DRAWN = """() => {
     const rows = document.querySelectorAll('#board-table tbody tr').length;
     const charts = Array.from(document.querySelectorAll('div.chart'));
@@ -55,17 +56,6 @@ DRAWN = """() => {
         && charts.every(el => el.hasAttribute('data-rendered'));
 }"""
 NEXT_FRAME = "new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))"
-
-
-def page_bytes(site: Path, page: Path) -> int:
-    """The HTML plus the page-specific scripts it loads from data/ (not the shared assets)."""
-    html = page.read_text(encoding="utf-8")
-    total = len(html.encode("utf-8"))
-    for src in re.findall(r'<script[^>]+src="([^"]+)"', html):
-        target = (page.parent / src).resolve()
-        if target.is_file() and target.is_relative_to(site.resolve() / "data"):
-            total += target.stat().st_size
-    return total
 
 
 def largest_board(site: Path) -> Path:
@@ -179,7 +169,6 @@ def measure_site(browser: Any, site: Path, runs: int) -> dict[str, Any]:
 
 def build(size: int, work: Path) -> Path:
     """Build the synthetic site of about `size` records (benchmarks/site_build.py's records)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from site_build import run
 
     from leaderboard_site.build import vega_bundle

@@ -386,7 +386,6 @@
   function renderExplorer(rows) {
     var xc = columnByKey(state.x);
     var yc = columnByKey(state.y);
-    var target = $("chart-explore");
     if (!xc || !yc || !window.LBCharts) return;
     var xTitle = headerText(xc), yTitle = headerText(yc);
     var usable = [];
@@ -422,6 +421,15 @@
     if (details.open) fillPoints();
     details.onToggle = fillPoints;
     var token = ++explorer.token;
+    clearTimeout(explorer.timer);
+    // The note and table above are up to date at once; the drawing waits for the table to be
+    // painted (and for a typist to pause).
+    explorer.timer = setTimeout(function () { drawExplorer(token, usable, front, xc, yc, xTitle, yTitle); }, explorer.view ? 150 : 0);
+  }
+
+  function drawExplorer(token, usable, front, xc, yc, xTitle, yTitle) {
+    var target = $("chart-explore");
+    if (token !== explorer.token) return;
     if (explorer.view) { window.LBCharts.release(explorer.view); explorer.view = null; }
     if (!usable.length) {
       target.textContent = "No points to draw for these axes.";
@@ -485,10 +493,8 @@
     var signature = cache.filter + "|" + state.x + "|" + state.y;
     if (signature === explorer.signature) return;
     explorer.signature = signature;
-    var target = $("chart-explore");
-    target.removeAttribute("data-rendered");
-    clearTimeout(explorer.timer);
-    explorer.timer = setTimeout(function () { renderExplorer(rows); }, explorer.view ? 150 : 0);
+    $("chart-explore").removeAttribute("data-rendered");
+    renderExplorer(rows);
   }
 
   /* ---------- URL state ---------- */

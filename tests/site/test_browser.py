@@ -63,8 +63,10 @@ def browser() -> Iterator[object]:
 class Watched:
     """A page with its console errors, page errors, dialogs and network requests recorded."""
 
-    def __init__(self, browser) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser, color_scheme: str = "light") -> None:
+        self.context = browser.new_context(
+            viewport={"width": 1400, "height": 1000}, color_scheme=color_scheme
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.dialogs: list[str] = []

@@ -345,7 +345,7 @@ def test_roofline_draws_marks_with_zero_console_errors(real_site, watched):
     assert chart.query_selector_all(CHART_MARKS)
     page.hover("#chart-roofline-0 g.mark-symbol.role-mark > path >> nth=0", force=True)
     page.wait_for_selector("#vg-tooltip-element.visible", timeout=5000)
-    assert "Achieved FLOP/s" in page.inner_text("#vg-tooltip-element")
+    assert "Achieved GFLOP/s" in page.inner_text("#vg-tooltip-element")
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     page.locator("#chart-roofline-0-box").screenshot(path=str(artifacts / "roofline.png"))
@@ -358,6 +358,7 @@ def test_roofline_draws_marks_with_zero_console_errors(real_site, watched):
 @pytest.mark.browser
 def test_custom_formula_over_tokens_per_joule(real_site, watched):
     page = watched.open(real_site / "boards" / f"{H100_CHAT}.html")
+    watched.open_tools()
     page.fill("#formula-name", "tokens_per_kj_per_floor")
     page.fill("#formula-text", "tokens_per_j * 1000 / x_floor")
     page.click("#formula-add")
@@ -382,6 +383,7 @@ def test_custom_formula_over_tokens_per_joule(real_site, watched):
     assert all("architecture unknown" in title for _, title in gptq)
     # On the CPU board the same formula gives "not measured" (no energy meter), never 0.
     page = watched.open(real_site / "boards" / f"{CPU_CHAT}.html")
+    watched.open_tools()
     page.fill("#formula-name", "tpj")
     page.fill("#formula-text", "tokens_per_j * 1000 / x_floor")
     page.click("#formula-add")
