@@ -96,9 +96,11 @@
 
   // A board of static batches only has no batch cap, one of continuous batching no batch size:
   // the basic columns leave out the one no row has (both stay under "all columns").
+  // Likewise the layout where every row has the same one ("single device" on a board of one-GPU
+  // runs): it says nothing a column of its own should.
   var EMPTY_BATCHING = new Set(["batch_size", "max_num_seqs"].filter(function (key) {
     return !BASE_ROWS.some(function (r) { return typeof r[key] === "number"; });
-  }));
+  }).concat(new Set(BASE_ROWS.map(function (r) { return r.layout; })).size <= 1 ? ["layout"] : []));
 
   /* Basic view: the basic columns, with latency and TTFT following the latency statistic. */
   function visibleColumns() {
