@@ -295,6 +295,7 @@ def _sweep_template(
     whiskers: tuple[bool, bool],
     backends: tuple[str, ...],
     labels: bool,
+    several_counts: bool = False,
 ) -> dict[str, Any]:
     """The validated spec of a batch sweep: one line per model, backend and GPU count, in batch
     order; the backend by line dash (a legend under the chart when there are several)."""
@@ -330,19 +331,19 @@ def _sweep_template(
         )
         if wanted
     ]
+    # Group only by what varies: each grouping field multiplies the work of drawing the lines.
+    detail: list[dict[str, Any]] = [{"field": "model_name", "type": "nominal"}]
+    if several_counts:
+        detail.append({"field": "num_devices", "type": "nominal"})
+    line: dict[str, Any] = {
+        **common,
+        "detail": detail,
+        "order": {"field": "batch_order", "type": "quantitative"},
+    }
+    if len(backends) > 1:
+        line["strokeDash"] = dash
     layers: list[dict[str, Any]] = [
-        {
-            "mark": {"type": "line", "strokeWidth": 1.5},
-            "encoding": {
-                **common,
-                "detail": [
-                    {"field": "model_name", "type": "nominal"},
-                    {"field": "num_devices", "type": "nominal"},
-                ],
-                "strokeDash": dash,
-                "order": {"field": "batch_order", "type": "quantitative"},
-            },
-        },
+        {"mark": {"type": "line", "strokeWidth": 1.5}, "encoding": line},
         *rules,
     ]
     if labels:
@@ -422,6 +423,7 @@ def sweep_chart(
         (_has_spread(usable, x_key), _has_spread(usable, y_key)),
         backends,
         len(usable) <= MAX_LABELLED_POINTS,
+        len({r.get("num_devices") for r in usable}) > 1,
     )
     view = point_view(
         ((x_key, x_title), (y_key, y_title)),
