@@ -1,4 +1,4 @@
-"""What every chart shares: ChartSpec, points, whiskers, tooltips, tables, validated templates.
+"""What every chart shares: ChartSpec, the shared rows, log axes, whiskers, validated templates.
 
 Every chart is a Vega-Lite spec built from aggregated rows, rendered client-side by vega-embed.
 A board's charts carry no data of their own: each reads the page's one dataset, `rows` (the
@@ -17,8 +17,10 @@ the spec. The conventions every chart shares (`leaderboard_site.style`):
 - on the Pareto charts front points are filled and dominated ones hollow with a light tint, so
   their whole area answers the mouse; whiskers are ±1 standard deviation (over measured batches
   for energy and throughput, over measured requests for latency);
-- every chart comes with a table of its points (the text alternative under it), and says how
-  many points it dropped and why. A chart that makes no sense for the data (a sweep with one
+- an axis is logarithmic where its values span decades (`wants_log`), never accuracy;
+- every chart comes with a table of its points (the text alternative under it; on a board the
+  browser builds it when opened, from `ChartSpec.view`), and says how many points it dropped
+  and why. A chart that makes no sense for the data (a sweep with one
   batch size) is replaced by a sentence.
 """
 
@@ -27,7 +29,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +39,8 @@ from leaderboard_site.columns import Column
 from leaderboard_site.render import format_number
 from leaderboard_site.site_data import Row
 from leaderboard_site.style import FADED_OPACITY as FADED
-from leaderboard_site.style import HIGHLIGHT, PALETTE, SHAPES, highlight_opacity
+from leaderboard_site.style import HIGHLIGHT
 
-POINT_FIELDS = ("row_id", "model", "model_name", "batch_size", "backend")
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FRONT = "on the Pareto front"
 DOMINATED = "dominated"
@@ -108,17 +108,6 @@ def _missing_reason(columns: dict[str, Column], keys: Sequence[str], rows: Seque
     return ", ".join(parts) + f" ({why})" if parts else ""
 
 
-def _source_text(row: Row) -> str:
-    """A point's source for tooltips: 'measured', or 'published: <citation>'."""
-    if row.get("source") == "published":
-        return f"published: {row.get('citation')}"
-    return "measured"
-
-
-def _style(styles: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
-    return styles.get(name) or {"color": PALETTE[0], "shape": SHAPES[0], "index": 0}
-
-
 def value_text(row: Row, key: str, unit: str = "") -> str:
     """'12.3 ± 0.4 J (n = 8 batches)' where the row has a spread, else '12.3 J'."""
     value = row.get(key)
@@ -133,44 +122,6 @@ def value_text(row: Row, key: str, unit: str = "") -> str:
     else:
         text += suffix
     return text
-
-
-def _short(value: float | None) -> float | None:
-    """A plotted coordinate to 6 significant digits (the page carries less, the chart the same)."""
-    if value is None or not math.isfinite(value) or value == 0:
-        return value
-    return float(f"{value:.6g}")
-
-
-def _whisker(row: Row, key: str) -> tuple[float | None, float | None]:
-    value, sd = row.get(key), row.get(f"{key}_sd")
-    if not (_usable(value) and _usable(sd)) or sd <= 0:
-        return None, None
-    return value - sd, value + sd
-
-
-def _point(
-    row: Row, x_key: str, y_key: str, styles: dict[str, dict[str, Any]], with_source: bool
-) -> dict[str, Any]:
-    style = _style(styles, row["model_name"])
-    x_lo, x_hi = _whisker(row, x_key)
-    y_lo, y_hi = _whisker(row, y_key)
-    point = {
-        **{f: row.get(f) for f in POINT_FIELDS},
-        "x": _short(row[x_key]),
-        "y": _short(row[y_key]),
-        "x_lo": _short(x_lo),
-        "x_hi": _short(x_hi),
-        "y_lo": _short(y_lo),
-        "y_hi": _short(y_hi),
-        "x_text": value_text(row, x_key),
-        "y_text": value_text(row, y_key),
-        "color": style["color"],
-        "shape": style["shape"],
-    }
-    if with_source:
-        point["source"] = _source_text(row)
-    return point
 
 
 def _finish(template: dict[str, Any], values: list[dict[str, Any]]) -> dict[str, Any]:
@@ -198,73 +149,6 @@ def _check_once(text: str) -> None:
 
 def _identity(field_name: str) -> dict[str, Any]:
     return {"field": field_name, "type": "nominal", "scale": None, "legend": None}
-
-
-def _whisker_layers(
-    x: dict[str, Any], y: dict[str, Any], whiskers: tuple[bool, bool]
-) -> list[dict[str, Any]]:
-    """Rules from x_lo to x_hi and from y_lo to y_hi, in the model's colour; only along the
-    axes `whiskers` names (x, y), so no layer is ever empty."""
-    layers = []
-    axes = (("x", "y", "x_lo", "x_hi", x, y), ("y", "x", "y_lo", "y_hi", y, x))
-    for (channel, other, lo, hi, along, across), wanted in zip(axes, whiskers, strict=True):
-        if not wanted:
-            continue
-        layers.append(
-            {
-                "mark": {"type": "rule", "strokeWidth": 1.5},
-                "transform": [{"filter": f"isValid(datum.{lo})"}],
-                "encoding": {
-                    channel: {**along, "field": lo},
-                    f"{channel}2": {"field": hi},
-                    other: across,
-                    "color": _identity("color"),
-                    "opacity": highlight_opacity(),
-                },
-            }
-        )
-    return layers
-
-
-def _tooltip(x_title: str, y_title: str, with_source: bool, front: bool = True) -> list[dict]:
-    tooltip = [
-        {"field": "model", "type": "nominal", "title": "Model"},
-        {"field": "batch_size", "type": "quantitative", "title": "Batch"},
-        {"field": "backend", "type": "nominal", "title": "Backend"},
-        {"field": "x_text", "type": "nominal", "title": x_title},
-        {"field": "y_text", "type": "nominal", "title": y_title},
-    ]
-    if front:
-        tooltip.append({"field": "frontier", "type": "nominal", "title": "Pareto"})
-    if with_source:
-        tooltip.append({"field": "source", "type": "nominal", "title": "Source"})
-    return tooltip
-
-
-def _has_whiskers(values: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
-    return (
-        any(v.get("x_lo") is not None for v in values),
-        any(v.get("y_lo") is not None for v in values),
-    )
-
-
-def _table(
-    rows: Sequence[Row], keys: Sequence[tuple[str, str]], extra: Sequence[tuple[str, Any]] = ()
-) -> dict[str, list[Any]]:
-    """A text-alternative table: Model, Batch, Backend, then `keys` (column key, header)."""
-    columns = ["Model", "Batch", "Backend", *(header for _, header in keys)]
-    columns += [header for header, _ in extra]
-    body = []
-    for row in rows:
-        cells = [
-            str(row.get("model")),
-            "" if row.get("batch_size") is None else str(row.get("batch_size")),
-            row.get("backend") or "",
-        ]
-        cells += [value_text(row, key) for key, _ in keys]
-        cells += [str(getter(row)) for _, getter in extra]
-        body.append(cells)
-    return {"columns": columns, "rows": body}
 
 
 # ----------------------------------------------------------------------------------------------
