@@ -79,9 +79,16 @@
     });
   }
 
+  // Custom values live on the rows themselves, which the charts share: a custom column may not
+  // take the name of anything a row carries, or of what the charts compute onto the rows.
+  var ROW_KEYS = new Set(["color", "shape", "source_text", "batch_order", "batch_label"]);
+  BASE_ROWS.forEach(function (row) { Object.keys(row).forEach(function (key) { ROW_KEYS.add(key); }); });
+  var CHART_FIELDS = /^frontier_|_text$|_lo$|_lo_log$|_hi$/;
+
   function addCustom(name, formula, better) {
     name = LB.checkName(String(name || "").trim());
     if (byKey.has(name) || compiled.some(function (c) { return c.name === name; })) throw new FormulaError("a column named '" + name + "' already exists");
+    if (ROW_KEYS.has(name) || CHART_FIELDS.test(name)) throw new FormulaError("'" + name + "' is a name the rows already use; choose another");
     var tree = LB.parse(formula, knownSet(compiled.length));
     compiled.push({ name: name, formula: formula, better: better === "lower" ? "lower" : "higher", tree: tree });
   }

@@ -266,6 +266,12 @@ def test_bad_formulas_are_refused(site, watched):
     page.fill("#formula-text", "1")
     page.click("#formula-add")
     assert "already exists" in page.inner_text("#formula-error")
+    # Nor a name the rows (shared with the charts) already carry or the charts compute.
+    for name in ("source", "color", "row_id", "frontier_front_energy_accuracy"):
+        page.fill("#formula-name", name)
+        page.click("#formula-add")
+        assert "rows already use" in page.inner_text("#formula-error"), name
+    assert len(page.query_selector_all("#board-table thead th")) == headers
     assert watched.dialogs == []
     assert watched.errors == []
 
