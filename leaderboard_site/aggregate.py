@@ -116,10 +116,51 @@ def select_revisions(
     return kept, warnings
 
 
+# Where no row of a board has a mean request latency (a source that publishes inter-token
+# latency only), the Pareto views put the first of these its rows have on the time axis.
+TIME_KEYS = ("latency_s", "itl_median_s", "tpot_s", "ttft_s")
+
+
+def time_key(rows: Sequence[Row]) -> str:
+    """The time axis of a board's Pareto views: `latency_s`, else the first of `TIME_KEYS`
+    that some row has (else `latency_s`: the views then say what is missing)."""
+    for key in TIME_KEYS:
+        if any(isinstance(row.get(key), int | float) for row in rows):
+            return key
+    return TIME_KEYS[0]
+
+
+def pareto_views(
+    rows: Sequence[Row],
+) -> list[tuple[str, str, Direction, str, Direction, str]]:
+    """`PARETO_VIEWS` for these rows: latency replaced by the board's time axis (`time_key`)."""
+    time = time_key(rows)
+    if time == "latency_s":
+        return list(PARETO_VIEWS)
+    return [
+        (
+            name,
+            time if x == "latency_s" else x,
+            xb,
+            time if y == "latency_s" else y,
+            yb,
+            title.replace("latency", TIME_WORDS[time]).replace("Latency", TIME_WORDS[time]),
+        )
+        for name, x, xb, y, yb, title in PARETO_VIEWS
+    ]
+
+
+TIME_WORDS = {
+    "itl_median_s": "inter-token latency (p50)",
+    "tpot_s": "time per output token",
+    "ttft_s": "time to first token",
+}
+
+
 def mark_fronts(rows: list[Row], flag: str = "front_") -> dict[str, list[str]]:
     """Per Pareto view, the row ids on the front; sets `<flag><view>` on every row."""
     fronts: dict[str, list[str]] = {}
-    for name, x_key, x_better, y_key, y_better, _ in PARETO_VIEWS:
+    for name, x_key, x_better, y_key, y_better, _ in pareto_views(rows):
         front = pareto_front(
             ((row["row_id"], row.get(x_key), row.get(y_key)) for row in rows), x_better, y_better
         )

@@ -18,28 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leaderboard_site.aggregate import PARETO_VIEWS, aggregate, table_records
-from leaderboard_site.charts.board import board_charts
-from leaderboard_site.charts.comparison import (
-    compare_template,
-    cross_hardware_points,
-    cross_hardware_template,
-    gpu_comparison_chart,
-)
-from leaderboard_site.charts.model_page import (
-    energy_distribution_chart,
-    output_length_chart,
-    power_timeline_chart,
-)
-from leaderboard_site.charts.roofline import roofline_views
-from leaderboard_site.columns import DERIVED_KEYS
+from leaderboard_site.aggregate import aggregate, table_records
 from leaderboard_site.content import TASK_ABOUT
-from leaderboard_site.render import STATIC_DIR, facts, make_environment, render_page
+from leaderboard_site.pages import board_page, boards_nav, compare_page, model_page, task_page
+from leaderboard_site.render import STATIC_DIR, make_environment, render_page
 from leaderboard_site.serving import ServingSite, navigation, serving_pages, serving_site
-from leaderboard_site.site_data import SOURCE_KEYS, LoadedRecord, SiteData, slugify
-from leaderboard_site.spread import RAW_FIELDS, SPREAD_STATS
-from leaderboard_site.steady_rows import STEADY_METHOD
-from leaderboard_site.style import SHAPES
+from leaderboard_site.site_data import LoadedRecord, SiteData, slugify
+from leaderboard_site.spread import RAW_FIELDS
 from runner.errors import UserError
 from runner.records.load import distinct_roots, leftovers_note, scan_roots
 from runner.records.performance import PerformanceRecord
@@ -198,60 +183,6 @@ def _csv_text(records: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-BOARD_ROW_KEYS = (
-    "row_id",
-    "model_name",
-    "model_slug",
-    "model_id",
-    "revision",
-    "random_weights",
-    "trust_remote_code",
-    "energy_reason",
-    "hardware_label",
-    "configuration",
-    "files",
-    "calibration_id",
-    "derived_notes",
-    "accuracy_reason",
-    *(f"front_{name}" for name, *_ in PARETO_VIEWS),
-    *(f"{key}_{part}" for key in SPREAD_STATS for part in ("sd", "n")),
-    *SOURCE_KEYS,
-)
-
-
-def _compact(value: Any) -> Any:
-    """A float to 6 significant digits (what the pages show is 3 or 4); anything else as is."""
-    if isinstance(value, float) and value == value and value not in (0.0, float("inf")):
-        return float(f"{value:.6g}")
-    return value
-
-
-COMPARE_ROW_KEYS = (
-    "row_id",
-    "model_name",
-    "model_slug",
-    "board_slug",
-    "task",
-    "hardware",
-    "configuration",
-    "backend",
-    "random_weights",
-    "source",
-    "citation",
-)
-
-
-def _board_styles(data: SiteData, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The styles (colour, shape) and display names of the models in `rows`."""
-    names: dict[str, str] = {}
-    for row in rows:
-        names.setdefault(row["model_name"], row["model"])
-    return {
-        name: {**data.styles[name], "name": display, "slug": slugify(name)}
-        for name, display in sorted(names.items(), key=lambda kv: data.styles[kv[0]]["index"])
-    }
-
-
 def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
     """Per task, what the front page answers, from the task's busiest board.
 
@@ -322,23 +253,12 @@ def render_site(
     `serving` (from `leaderboard_site.serving.serving_site`) adds the serving pages.
     """
     env = make_environment()
-    columns_json = [c.to_json() for c in data.columns]
-    column_keys = [c.key for c in data.columns]
-    boards_nav = [
-        {
-            "task": b.task,
-            "task_name": data.task_name(b.task),
-            "hardware": b.hardware,
-            "label": b.hardware_label,
-            "slug": b.slug,
-        }
-        for b in data.boards
-    ]
+    nav = boards_nav(data)
     busiest = data.board(data.busiest.get("", ""))
     common = {
         "data": data,
         "built_utc": built_utc,
-        "boards_nav": boards_nav,
+        "boards_nav": nav,
         "busiest": data.busiest.get(""),
         "busiest_task": slugify(busiest.task) if busiest else "",
         "skipped": skipped,
@@ -361,154 +281,28 @@ def render_site(
         **common,
     )
     for board in data.boards:
-        with_published = board.published_count > 0
-        styles = _board_styles(data, board.rows)
-        charts = board_charts(
-            board.rows, data.columns, with_source=with_published, styles=data.styles
-        )
-        # The same charts over the measured rows only, shown when published rows are hidden.
-        charts_measured = (
-            board_charts(
-                board.measured_rows,
-                data.columns,
-                "chart-m-",
-                "front_measured_",
-                with_source=True,
-                styles=data.styles,
-            )
-            if with_published
-            else []
-        )
-        # The roofline is of static batches (a steady row has no decode step of fixed size).
-        static_rows = [r for r in board.measured_rows if r.get("method") != STEADY_METHOD]
-        rooflines = roofline_views(static_rows, data.calibrations, data.styles)
-        specs = {c.chart_id: c.spec for c in (*charts, *charts_measured) if c.spec is not None}
-        specs.update({v.chart.chart_id: v.chart.spec for v in rooflines if v.chart.spec})
-        payload = {
-            "columns": columns_json,
-            "rows": [
-                {k: row.get(k) for k in (*column_keys, *BOARD_ROW_KEYS)} for row in board.rows
-            ],
-            "board": {"task": board.task, "hardware": board.hardware, "slug": board.slug},
-            "derived_keys": list(DERIVED_KEYS),
-            "boards": boards_nav,
-            "styles": styles,
-            "has_energy": board.has_energy,
-        }
-        if with_published:
-            payload["published_rows"] = board.published_count
+        context, script = board_page(data, board, nav)
+        pages[context["data_script"]] = script
         pages[f"{BOARD_DIR}/{board.slug}.html"] = render_page(
-            env,
-            "board.html",
-            "../",
-            page="board",
-            board=board,
-            charts=charts,
-            charts_measured=charts_measured,
-            rooflines=rooflines,
-            specs=specs,
-            payload=payload,
-            styles=styles,
-            **common,
+            env, "board.html", "../", page="board", **context, **common
         )
     for task in data.tasks:
-        task_rows = [row for row in data.rows if row["task"] == task]
-        hardware = sorted({row["hardware"] for row in task_rows})
-        shapes = {slug: SHAPES[i % len(SHAPES)] for i, slug in enumerate(hardware)}
-        labels = {}
-        for row in task_rows:
-            labels.setdefault(row["hardware"], row["hardware_label"])
         pages[f"{TASK_DIR}/{slugify(task)}.html"] = render_page(
             env,
             "task.html",
             "../",
             page="task",
-            task=task,
             about=TASK_ABOUT.get(task),
             system_prompt=data.system_prompts.get(task),
-            task_boards=[b for b in data.boards if b.task == task],
-            hardware=[
-                {
-                    "slug": h,
-                    "label": labels[h],
-                    "shape": shapes[h],
-                    "has_energy": any(
-                        r.get("energy_per_response_j") is not None
-                        for r in task_rows
-                        if r["hardware"] == h
-                    ),
-                }
-                for h in hardware
-            ],
-            styles=_board_styles(data, task_rows),
-            specs={},
-            payload={
-                "task": task,
-                "points": cross_hardware_points(task_rows, data.styles, shapes),
-                "template": cross_hardware_template(),
-                "columns": {c.key: c.title for c in data.columns},
-                "styles": _board_styles(data, task_rows),
-            },
+            **task_page(data, task),
             **common,
         )
-    # The compare page needs the basic columns of every row (all boards), not every column.
-    basic = [c for c in data.columns if c.level == "basic"]
-    compare_keys = (*(c.key for c in basic), *COMPARE_ROW_KEYS)
-    # Columnar (keys once, then one list per row) and 6 significant digits: this page carries
-    # every row of the site.
-    compare_rows = {
-        "keys": list(compare_keys),
-        "rows": [[_compact(row.get(k)) for k in compare_keys] for row in data.rows],
-    }
     pages["compare.html"] = render_page(
-        env,
-        "compare.html",
-        "",
-        page="compare",
-        specs={},
-        payload={
-            "columns": [c.to_json() for c in basic],
-            "rows": compare_rows,
-            "styles": _board_styles(data, data.rows),
-            "boards": boards_nav,
-            "busiest": data.busiest,
-            "template": compare_template(),
-        },
-        **common,
+        env, "compare.html", "", page="compare", **compare_page(data, nav), **common
     )
     for model in data.models:
-        chart = gpu_comparison_chart(model.rows, data.columns)
-        color = data.styles.get(model.model_name, {}).get("color", "#1f77b4")
-        distributions = [
-            (label, energy_distribution_chart(f"chart-energy-dist-{index}", series, color))
-            for index, (label, series) in enumerate(sorted(model.energy_series.items()))
-        ]
-        timeline = power_timeline_chart("chart-power", model.timelines) if model.timelines else None
-        lengths = (
-            output_length_chart("chart-output-length", model.output_lengths)
-            if model.output_lengths
-            else None
-        )
-        model_charts = [
-            chart,
-            *(c for _, c in distributions),
-            *([timeline] if timeline else []),
-            *([lengths] if lengths else []),
-        ]
         pages[f"{MODEL_DIR}/{model.slug}.html"] = render_page(
-            env,
-            "model.html",
-            "../",
-            page="model",
-            model=model,
-            chart=chart,
-            distributions=distributions,
-            timeline=timeline,
-            lengths=lengths,
-            specs={c.chart_id: c.spec for c in model_charts if c.spec},
-            config_facts=facts(model.config),
-            provenance_facts=facts(model.provenance),
-            **common,
+            env, "model.html", "../", page="model", **model_page(data, model), **common
         )
     pages["methodology.html"] = render_page(
         env, "methodology.html", "", page="methodology", **common

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from leaderboard_site.columns import REFERENCE_SHOTS
+from leaderboard_site.configurations import device_noun
 from leaderboard_site.pooling import hardware_label
 from leaderboard_site.published_rows import published_by_model, published_summary
 from leaderboard_site.site_data import LoadedRecord, ModelSummary, Row, site_data_path, slugify
@@ -141,21 +142,7 @@ def model_summaries(
                 key=lambda i: (i.record.identity.eval_task, i.record.run_id),  # type: ignore[union-attr]
             )
         ]
-        files = [
-            {
-                "run_id": i.record.run_id,
-                "task": i.record.identity.task,  # type: ignore[union-attr]
-                "hardware": i.record.identity.hardware_slug,  # type: ignore[union-attr]
-                "batch_size": i.record.identity.batch_size,  # type: ignore[union-attr]
-                "backend": i.record.identity.backend,  # type: ignore[union-attr]
-                "energy_source": i.record.energy.source,  # type: ignore[union-attr]
-                "file": site_data_path(i.relpath),
-                "raw_file": site_data_path(
-                    str(PurePosixPath(i.relpath).parent / i.record.raw_data.file)  # type: ignore[union-attr]
-                ),
-            }
-            for i in items
-        ]
+        files = [record_file(i) for i in items]
         series, timelines = _raw_views(items)
         models.append(
             ModelSummary(
@@ -261,3 +248,26 @@ def output_length_series(items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def record_file(item: LoadedRecord) -> dict[str, Any]:
+    """A measured record (performance or steady) as the model page's "raw records" table lists
+    it: its run id, task, hardware, configuration and files."""
+    record: Any = item.record
+    ident = record.identity
+    configuration = ident.configuration
+    batch = ident.batch_size if hasattr(ident, "batch_size") else None
+    if batch is None and configuration.max_num_seqs is not None:
+        batch = f"cap {configuration.max_num_seqs}"
+    return {
+        "run_id": record.run_id,
+        "task": ident.task,
+        "hardware": ident.hardware_slug,
+        "hardware_label": hardware_label([record], ident.hardware_slug),
+        "configuration": configuration_label(configuration, device_noun(ident.hardware_slug)),
+        "batch_size": batch,
+        "backend": getattr(ident, "backend", None) or getattr(ident, "engine", None),
+        "energy_source": record.energy.source,
+        "file": site_data_path(item.relpath),
+        "raw_file": site_data_path(str(PurePosixPath(item.relpath).parent / record.raw_data.file)),
+    }

@@ -200,5 +200,14 @@ def energy_source(records: Sequence[PerformanceRecord]) -> tuple[str, str | None
 
 
 def hardware_label(records: Sequence[PerformanceRecord], slug: str) -> str:
+    """How people name the hardware of `records`: the GPU's name, or for a CPU machine the
+    CPU's ("AMD EPYC 7B13 (CPU)"); the slug where the records name none or disagree."""
     names = sorted({r.provenance.gpu_name for r in records if r.provenance.gpu_name})
-    return names[0] if len(names) == 1 else slug
+    if len(names) == 1:
+        return names[0]
+    if names:
+        return slug
+    cpus = sorted({(r.provenance.cpu or "").strip() for r in records} - {""})
+    if len(cpus) == 1:
+        return cpus[0] if "cpu" in cpus[0].casefold() else f"{cpus[0]} (CPU)"
+    return slug

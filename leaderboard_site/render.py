@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,24 @@ def format_number(value: Any, digits: int = 3) -> str:
     return f"{value:,.{decimals}f}"
 
 
+_TIMESTAMP = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::(\d{2}))?(?:\.\d+)?(Z|[+-]00:?00)?$"
+)
+
+
+def readable_time(value: Any, seconds: bool = False) -> str:
+    """An ISO timestamp as people read it: '2026-11-28 07:40 UTC' (seconds with `seconds`);
+    anything else (None: "—") as text. Timestamps without a zone are shown without one."""
+    if value is None:
+        return "—"
+    match = _TIMESTAMP.match(str(value))
+    if not match:
+        return str(value)
+    day, minute, second, zone = match.groups()
+    text = f"{day} {minute}" + (f":{second or '00'}" if seconds else "")
+    return text + (" UTC" if zone else "")
+
+
 def fact_text(value: Any) -> str:
     """A config or provenance value in words: yes/no, "—" for null, lists joined."""
     if value is None:
@@ -41,6 +60,8 @@ def fact_text(value: Any) -> str:
         return ", ".join(fact_text(v) for v in value) if value else "—"
     if isinstance(value, float):
         return format_number(value, 6)
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        return readable_time(value, seconds=True)
     return str(value)
 
 
@@ -68,6 +89,7 @@ def make_environment(templates: Path = TEMPLATES_DIR) -> Environment:
     env.filters["num"] = format_number
     env.filters["yesno"] = fact_text
     env.filters["slug"] = slugify
+    env.filters["when"] = readable_time
     env.globals["NOT_MEASURED"] = NOT_MEASURED
     return env
 

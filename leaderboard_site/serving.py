@@ -656,6 +656,15 @@ def serving_charts(board: ServingBoard) -> list[ServingChart]:
 def _finish(template: dict[str, Any], **datasets: Any) -> dict[str, Any]:
     spec = json.loads(json.dumps(template))
     spec["datasets"] = datasets
+    # As wide as its box and never wider, legends under the plot: a 390 px phone never scrolls
+    # the page sideways (the chart conventions of leaderboard_site.style).
+    spec["width"] = "container"
+    spec["autosize"] = {"type": "fit-x", "contains": "padding", "resize": True}
+    spec.setdefault("config", {})["legend"] = {
+        "orient": "bottom",
+        "direction": "vertical",
+        "labelLimit": 300,
+    }
     return spec
 
 
@@ -681,7 +690,9 @@ def _rate_chart(
     key: str, y_title: str, points: list[Row], statuses: Sequence[str], rules: Sequence[float] = ()
 ) -> dict[str, Any]:
     """A rate chart (log axes): segmented lines per sweep, shapes by status, target rules."""
-    template = _rate_template(key, y_title, tuple(statuses), bool(rules))
+    # The "lower bound" arrows only where a point is one (an empty layer has no extent).
+    bounds = any(p.get("bound", "measured") != "measured" for p in points)
+    template = _rate_template(key, y_title, tuple(statuses), bool(rules), bounds)
     data: dict[str, Any] = {"points": points}
     if rules:
         data["rules"] = [{"target": value} for value in rules]
@@ -698,7 +709,7 @@ def _base_properties() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=32)
 def _rate_template(
-    key: str, y_title: str, statuses: tuple[str, ...], with_rules: bool
+    key: str, y_title: str, statuses: tuple[str, ...], with_rules: bool, with_bounds: bool = True
 ) -> dict[str, Any]:
     pick = alt.selection_point(fields=["series"], bind="legend", name="pick")
     x = alt.X("rate:Q", title="Offered rate (req/s)", scale=alt.Scale(type="log"))
@@ -733,7 +744,7 @@ def _rate_template(
         .encode(x=x, y=y, color=_color(), shape=_shape(statuses), opacity=opacity, tooltip=tooltip)
         .add_params(pick)
     )
-    if key == "ttft_p90":
+    if key == "ttft_p90" and with_bounds:
         layers.append(
             base.transform_filter("datum.bound != 'measured'")
             .mark_text(text="↑", dy=-12, fontSize=14)

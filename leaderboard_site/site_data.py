@@ -230,6 +230,10 @@ class SiteData:
         """How the site names a task: this project's task name, or the source's own name."""
         return (self.task_info.get(task) or {}).get("name") or task
 
+    def hardware_label(self, slug: str) -> str:
+        """How the site names a hardware slug (its boards' label; the slug where none)."""
+        return dict(self.hardware).get(slug, slug)
+
     @property
     def random_weight_models(self) -> list[str]:
         """The model names whose rows say `random_weights` (accuracy means nothing)."""

@@ -32,6 +32,7 @@ from leaderboard_site.configurations import (
     device_noun,
     per_device_values,
 )
+from leaderboard_site.model_pages import record_file
 from leaderboard_site.site_data import (
     MEASURED,
     LoadedRecord,
@@ -353,20 +354,7 @@ def steady_model_summaries(
         if name in have:
             continue
         by_model[name].append(record)
-        files[name].append(
-            {
-                "run_id": record.run_id,
-                "task": record.identity.task,
-                "hardware": record.identity.hardware_slug,
-                "batch_size": f"cap {record.identity.configuration.max_num_seqs}",
-                "backend": record.identity.engine,
-                "energy_source": record.energy.source,
-                "file": site_data_path(item.relpath),
-                "raw_file": site_data_path(
-                    item.relpath.rsplit("/", 1)[0] + "/" + record.raw_data.file
-                ),
-            }
-        )
+        files[name].append(record_file(item))
     out = []
     for name in sorted(by_model):
         newest = max(by_model[name], key=lambda r: (r.provenance.ended_utc, r.run_id))

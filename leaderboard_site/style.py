@@ -9,6 +9,7 @@ by fill (filled on the Pareto front, hollow with a light tint when dominated), n
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterable
 from typing import Any
@@ -37,6 +38,8 @@ SHAPES: tuple[str, ...] = (
     "triangle-right",
 )
 DISTINCT_STYLES = 70  # lcm(len(PALETTE), len(SHAPES))
+# Line dashes that tell backends apart on a sweep (solid first: most boards have one backend).
+DASHES: tuple[tuple[int, ...], ...] = ((1, 0), (6, 3), (2, 2), (8, 3, 2, 3), (1, 4))
 
 # Axis labels: SI prefixes from 1000 up (1k, 2.5k, 1M), plain numbers below (200, 0.05).
 SI_LABELS = "abs(datum.value) >= 1000 ? format(datum.value, '.3~s') : format(datum.value, '.3~g')"
@@ -81,6 +84,20 @@ def highlight_opacity() -> dict[str, Any]:
         },
         "value": FADED_OPACITY,
     }
+
+
+def backend_dashes(count: int) -> list[list[int]]:
+    """The dash patterns of `count` backends, in order (solid, dashed, dotted, ...)."""
+    return [list(DASHES[index % len(DASHES)]) for index in range(count)]
+
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key reading numbers as numbers: 'Llama 0.2M' < 'Llama 2M' < 'Llama 20M'."""
+    parts = _NUMBER.split(text.casefold())
+    return tuple((0, float(p), "") if i % 2 else (1, 0.0, p) for i, p in enumerate(parts))
 
 
 def responsive(spec: dict[str, Any], height: int = 260) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from runner.records.calibration import (
     IdlePower,
     MatmulCeiling,
 )
+from runner.records.configuration import single_device
 from runner.records.layout import accuracy_parts, calibration_parts, performance_parts
 from runner.records.performance import (
     SCHEMA_VERSION,
@@ -375,6 +376,7 @@ def performance_record(
         batch_size=batch_size,
         backend="eager",
         config_hash=sha256_bytes(canonical_json(config).encode("utf-8")),
+        configuration=single_device(batching="static", precision=dtype, batch_size=batch_size),
     )
     record = PerformanceRecord(
         schema_version=SCHEMA_VERSION,

@@ -39,8 +39,10 @@ def main() -> int:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.chromium, args=ARGS)
 
-            def open_page(path: str, width: int, height: int):
-                page = browser.new_page(viewport={"width": width, "height": height})
+            def open_page(path: str, width: int, height: int, scheme: str = "light"):
+                page = browser.new_page(
+                    viewport={"width": width, "height": height}, color_scheme=scheme
+                )
                 page.goto((site / path).as_uri())
                 page.wait_for_function(
                     "Array.from(document.querySelectorAll('div.chart'))"
@@ -61,10 +63,12 @@ def main() -> int:
                 "pareto-phone.png": (BOARD, 390, 1400, "@#chart-energy_accuracy-box"),
                 "model.png": (MODEL, 1400, 1100, None),
                 "roofline.png": (BOARD, 1400, 900, "#chart-roofline-0-box"),
-                "cross-hardware.png": ("tasks/chat.html", 1400, 1000, None),
+                "cross-hardware.png": ("tasks/chat.html", 1400, 1000, "#chart-cross-box"),
+                "ranking.png": ("tasks/chat.html", 1400, 1000, "#ranking"),
+                "leaderboard-dark.png": (BOARD, 1400, 1000, None),
             }
             for name, (path, width, height, what) in shots.items():
-                page = open_page(path, width, height)
+                page = open_page(path, width, height, "dark" if "dark" in name else "light")
                 target = args.out / name
                 if what and what.startswith("@"):
                     top = page.evaluate(

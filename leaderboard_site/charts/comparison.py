@@ -7,14 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from leaderboard_site.charts.spec import (
-    POINT_FIELDS,
     SCHEMA,
     ChartSpec,
     _finish,
     _identity,
     _label,
     _missing_reason,
-    _style,
     _usable,
     _validate,
     value_text,
@@ -23,7 +21,6 @@ from leaderboard_site.columns import Column
 from leaderboard_site.site_data import Row
 from leaderboard_site.style import (
     HIGHLIGHT,
-    SHAPES,
     axis,
     highlight_opacity,
     responsive,
@@ -130,7 +127,7 @@ def _gpu_template(title: str, y_title: str) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Cross-hardware view: one task, every hardware on one chart.
+# Cross-hardware view: one task, every hardware on one chart (its rows: `pages.task_page`).
 
 CROSS_METRICS: tuple[str, ...] = (
     "energy_per_response_j",
@@ -140,52 +137,26 @@ CROSS_METRICS: tuple[str, ...] = (
 )
 
 
-def cross_hardware_points(
-    rows: Sequence[Row], styles: dict[str, dict[str, Any]], hardware_shapes: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Every row of one task as a point of the cross-hardware view (filtered in the browser).
-
-    Each point carries the metrics the view can plot and the latency statistics; the browser
-    picks, per (model, hardware), the configuration the batch-size control asks for.
-    """
-    out = []
-    for row in rows:
-        style = _style(styles, row["model_name"])
-        point = {
-            **{f: row.get(f) for f in POINT_FIELDS},
-            "hardware": row["hardware"],
-            "hardware_label": row["hardware_label"],
-            "source": row.get("source"),
-            "configuration": row.get("configuration"),
-            "color": style["color"],
-            "shape": hardware_shapes.get(row["hardware"], SHAPES[0]),
-        }
-        for key in (*CROSS_METRICS, "latency_s", "latency_p50_s", "latency_p90_s"):
-            point[key] = row.get(key) if _usable(row.get(key)) else None
-        point["latency_p99_s"] = (
-            row.get("latency_p99_s") if _usable(row.get("latency_p99_s")) else None
-        )
-        out.append(point)
-    return out
-
-
 @functools.cache
 def cross_hardware_template() -> dict[str, Any]:
-    """The spec of the cross-hardware chart; the browser fills in fields, titles and data.
+    """The spec of the chart of every hardware; the browser fills in fields, titles and data.
 
-    x = a latency statistic, y = the chosen metric; colour = model, shape = hardware; a line
-    joins one model's points on several hardware (in order of x).
+    x = a latency statistic, y = the chosen metric; colour and shape = the model (as on every
+    chart); the hardware is named beside each point (`hw_text`, empty where there are too many
+    points to label) and in the tooltip; a line joins one model's points on several hardware
+    (in order of x).
     """
     x = {"field": "x", "type": "quantitative", "scale": {"zero": False}, "axis": axis("x")}
     y = {"field": "y", "type": "quantitative", "scale": {"zero": False}, "axis": axis("y")}
     tooltip = [
         {"field": "model", "type": "nominal", "title": "Model"},
         {"field": "hardware_label", "type": "nominal", "title": "Hardware"},
-        {"field": "batch_size", "type": "quantitative", "title": "Batch"},
+        {"field": "configuration", "type": "nominal", "title": "Configuration"},
         {"field": "backend", "type": "nominal", "title": "Backend"},
         {"field": "x", "type": "quantitative", "title": "x", "format": ".4~g"},
         {"field": "y", "type": "quantitative", "title": "y", "format": ".4~g"},
     ]
+    common = {"x": x, "y": y, "color": _identity("color"), "opacity": highlight_opacity()}
     spec = {
         "$schema": SCHEMA,
         "title": "Every hardware on one chart",
@@ -195,24 +166,18 @@ def cross_hardware_template() -> dict[str, Any]:
             {
                 "mark": {"type": "line", "strokeWidth": 1.5},
                 "encoding": {
-                    "x": x,
-                    "y": y,
+                    **common,
                     "detail": {"field": "model_name", "type": "nominal"},
                     "order": {"field": "x", "type": "quantitative"},
-                    "color": _identity("color"),
-                    "opacity": highlight_opacity(),
                 },
             },
             {
+                "mark": {"type": "text", "dx": 8, "dy": -8, "fontSize": 10, "align": "left"},
+                "encoding": {**common, "text": {"field": "hw_text", "type": "nominal"}},
+            },
+            {
                 "mark": {"type": "point", "filled": True, "size": 130, "strokeWidth": 2},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "color": _identity("color"),
-                    "shape": _identity("shape"),
-                    "opacity": highlight_opacity(),
-                    "tooltip": tooltip,
-                },
+                "encoding": {**common, "shape": _identity("shape"), "tooltip": tooltip},
             },
         ],
     }
@@ -221,21 +186,22 @@ def cross_hardware_template() -> dict[str, Any]:
 
 @functools.cache
 def compare_template() -> dict[str, Any]:
-    """The spec of a compare-page chart: one metric against batch size, one line per model.
+    """The spec of a compare-page chart: one metric against batch size (or batch cap), one line
+    per model, backend and GPU count; the backend by line dash, the model by colour and shape.
 
-    The browser sets the y title and the data (one point per selected model and batch size, the
-    backend the page picks).
+    The browser sets the y title and the data (one point per selected model, backend, GPU count
+    and batch size).
     """
     x = {
         "field": "batch_size",
         "type": "quantitative",
         "scale": {"type": "log", "base": 2},
-        "axis": {**axis("Batch size (requests)"), "tickCount": 4},
+        "axis": {**axis("Batch size or batch cap (requests)"), "tickCount": 4},
     }
     y = {"field": "y", "type": "quantitative", "scale": {"zero": False}, "axis": axis("y")}
     tooltip = [
         {"field": "model", "type": "nominal", "title": "Model"},
-        {"field": "batch_size", "type": "quantitative", "title": "Batch"},
+        {"field": "configuration", "type": "nominal", "title": "Configuration"},
         {"field": "backend", "type": "nominal", "title": "Backend"},
         {"field": "y", "type": "quantitative", "title": "y", "format": ".4~g"},
     ]
@@ -250,7 +216,16 @@ def compare_template() -> dict[str, Any]:
                 "encoding": {
                     "x": x,
                     "y": y,
-                    "detail": {"field": "model_name", "type": "nominal"},
+                    "detail": [
+                        {"field": "model_name", "type": "nominal"},
+                        {"field": "num_devices", "type": "nominal"},
+                    ],
+                    "strokeDash": {
+                        "field": "backend",
+                        "type": "nominal",
+                        "title": "Backend (line style)",
+                        "legend": {"orient": "bottom", "direction": "horizontal"},
+                    },
                     "order": {"field": "batch_size", "type": "quantitative"},
                     "color": _identity("color"),
                     "opacity": highlight_opacity(),

@@ -1,4 +1,5 @@
-"""The model page's charts: the energy-per-response distribution and the power timeline."""
+"""The model page's charts: the time–energy trade-off per hardware, the energy-per-response
+distribution, the power timeline and the published output-length distribution."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from leaderboard_site.charts.spec import SCHEMA, ChartSpec, _finish, _usable, _validate
+from leaderboard_site.charts.spec import SCHEMA, ChartSpec, _finish, _usable, _validate, wants_log
 from leaderboard_site.render import format_number
 from leaderboard_site.style import axis, responsive, wrap_title
 
@@ -216,3 +217,191 @@ def output_length_chart(chart_id: str, series: Sequence[dict[str, Any]]) -> Char
             "rows": table_rows,
         },
     )
+
+
+# What a model's trade-off chart draws: time on x (the first of these its rows have: a source
+# may publish inter-token latency only), energy (or, without energy, throughput) on y.
+TRADEOFF_X = (
+    ("latency_s", "Latency, mean per request (s)"),
+    ("itl_median_s", "Inter-token latency, p50 (s)"),
+    ("tpot_s", "Time per output token, mean (s)"),
+    ("ttft_s", "Time to first token, mean (s)"),
+)
+TRADEOFF_Y = ("energy_per_response_j", "throughput_tok_s")
+MAX_LABELLED = 40
+
+
+def tradeoff_charts(
+    rows: Sequence[dict[str, Any]], style: dict[str, Any], task_name: Any = None
+) -> list[ChartSpec]:
+    """For one model, per hardware: its time–energy trade-off over every configuration it ran
+    (batch sizes or caps, GPU counts, backends), one line per task, GPU count and backend in
+    batch order (colour: the task; line dash: the backend; the model's own shape), labelled
+    "bs 8" / "cap 64". Without energy on a hardware: throughput against latency instead. Log
+    axes where a range spans decades.
+
+    Args:
+        rows: the model's rows (every task and hardware).
+        style: the model's colour and shape (`SiteData.styles`).
+        task_name: task key -> how the site names it (default: the key).
+    """
+    name_of = task_name or (lambda task: task)
+    by_hardware: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_hardware.setdefault(row["hardware_label"], []).append(row)
+    charts = []
+    for index, (label, group) in enumerate(sorted(by_hardware.items())):
+        y_key = next(
+            (k for k in TRADEOFF_Y if any(_usable(r.get(k)) for r in group)), TRADEOFF_Y[0]
+        )
+        x_key, x_title = next(
+            (kt for kt in TRADEOFF_X if any(_usable(r.get(kt[0])) for r in group)), TRADEOFF_X[0]
+        )
+        usable = [r for r in group if _usable(r.get(x_key)) and _usable(r.get(y_key))]
+        what = "energy per response" if y_key == TRADEOFF_Y[0] else "throughput"
+        title = f"{label}: {what} against time, every configuration"
+        chart_id = f"chart-tradeoff-{index}"
+        if not usable:
+            charts.append(ChartSpec(chart_id, title, None, 0, len(group), f"no {what} or time"))
+            continue
+        log_x = wants_log([r[x_key] for r in usable])
+        log_y = wants_log([r[y_key] for r in usable])
+        values = [
+            {
+                "task": name_of(r["task"]),
+                "configuration": r.get("configuration") or "not published",
+                "backend": r.get("backend") or "not published",
+                "devices": "not published" if r.get("num_devices") is None else r["num_devices"],
+                "order": r.get("batch_size") or r.get("max_num_seqs") or 0,
+                "label": _batch_label(r) if len(usable) <= MAX_LABELLED else "",
+                "x": r[x_key],
+                "y": r[y_key],
+                "throughput": r.get("throughput_tok_s"),
+                "source": "published" if r.get("source") == "published" else "measured",
+            }
+            for r in usable
+        ]
+        x_title, y_title = (
+            "Latency, mean per request (s)",
+            ("Energy / response (J)" if y_key == TRADEOFF_Y[0] else "Throughput (tok/s)"),
+        )
+        spec = _tradeoff_template(
+            title, x_title, y_title, log_x, log_y, style.get("shape", "circle")
+        )
+        spec = _finish(spec, values)
+        table = {
+            "columns": ["Task", "Configuration", "Backend", x_title, y_title, "Source"],
+            "rows": [
+                [
+                    v["task"],
+                    v["configuration"],
+                    v["backend"],
+                    format_number(v["x"], 4),
+                    format_number(v["y"], 4),
+                    v["source"],
+                ]
+                for v in values
+            ],
+        }
+        charts.append(
+            ChartSpec(
+                chart_id,
+                title,
+                spec,
+                len(values),
+                len(group) - len(values),
+                f"{len(group) - len(values)} without {what} or {x_title.split(',')[0].lower()}",
+                f"{title}: {len(values)} configurations, one line per task, GPU count and "
+                f"backend in batch order{'; log scales' if log_x or log_y else ''}.",
+                table=table,
+            )
+        )
+    return charts
+
+
+def _batch_label(row: dict[str, Any]) -> str:
+    if row.get("batch_size"):
+        return f"bs {row['batch_size']}"
+    if row.get("max_num_seqs"):
+        return f"cap {row['max_num_seqs']}"
+    return ""
+
+
+def _tradeoff_template(
+    title: str, x_title: str, y_title: str, log_x: bool, log_y: bool, shape: str
+) -> dict[str, Any]:
+    """The validated spec of a model's trade-off chart (data inlined by `_finish`)."""
+    x = {
+        "field": "x",
+        "type": "quantitative",
+        "scale": {"type": "log"} if log_x else {"zero": False},
+        "axis": axis(x_title, log=log_x),
+    }
+    y = {
+        "field": "y",
+        "type": "quantitative",
+        "scale": {"type": "log"} if log_y else {"zero": False},
+        "axis": axis(y_title, log=log_y),
+    }
+    color = {
+        "field": "task",
+        "type": "nominal",
+        "title": "Task",
+        "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 320},
+    }
+    spec = {
+        "$schema": SCHEMA,
+        "title": wrap_title(title),
+        "description": f"{y_title} against {x_title} per configuration",
+        "data": {"name": "points"},
+        "layer": [
+            {
+                "mark": {"type": "line", "strokeWidth": 1.5},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": color,
+                    "detail": {"field": "devices", "type": "nominal"},
+                    "strokeDash": {
+                        "field": "backend",
+                        "type": "nominal",
+                        "title": "Backend (line style)",
+                        "legend": {"orient": "bottom", "direction": "horizontal"},
+                    },
+                    "order": {"field": "order", "type": "quantitative"},
+                },
+            },
+            {
+                "mark": {"type": "text", "dx": 8, "dy": -8, "fontSize": 10, "align": "left"},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": color,
+                    "text": {"field": "label", "type": "nominal"},
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 90, "shape": shape},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": color,
+                    "tooltip": [
+                        {"field": "task", "type": "nominal", "title": "Task"},
+                        {"field": "configuration", "type": "nominal", "title": "Configuration"},
+                        {"field": "backend", "type": "nominal", "title": "Backend"},
+                        {"field": "x", "type": "quantitative", "title": x_title, "format": ".4~g"},
+                        {"field": "y", "type": "quantitative", "title": y_title, "format": ".4~g"},
+                        {
+                            "field": "throughput",
+                            "type": "quantitative",
+                            "title": "Throughput (tok/s)",
+                            "format": ".4~g",
+                        },
+                        {"field": "source", "type": "nominal", "title": "Source"},
+                    ],
+                },
+            },
+        ],
+    }
+    return _validate(responsive(spec, height=280))

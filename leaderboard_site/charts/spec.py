@@ -1,8 +1,11 @@
-"""What every chart shares: ChartSpec, points, whiskers, tooltips, tables, validated templates.
+"""What every chart shares: ChartSpec, the shared rows, log axes, whiskers, validated templates.
 
 Every chart is a Vega-Lite spec built from aggregated rows, rendered client-side by vega-embed.
-Its data is a named dataset inlined in the spec (`datasets`), so the page needs no fetch. The
-conventions every chart shares (`leaderboard_site.style`):
+A board's charts carry no data of their own: each reads the page's one dataset, `rows` (the
+board's rows, `leaderboard_site.page_data`), through its own filter and calculations, so the page
+holds its rows once however many charts draw them (`shared_rows`, `usable_filter`,
+`text_calculation`, `whisker_calculations`). Small pages (a model's) inline a `points` dataset in
+the spec. The conventions every chart shares (`leaderboard_site.style`):
 
 - as wide as its box and never wider (`width: "container"`); two boxes per row on a wide
   screen, one on a phone (CSS grid);
@@ -14,8 +17,10 @@ conventions every chart shares (`leaderboard_site.style`):
 - on the Pareto charts front points are filled and dominated ones hollow with a light tint, so
   their whole area answers the mouse; whiskers are ±1 standard deviation (over measured batches
   for energy and throughput, over measured requests for latency);
-- every chart comes with a table of its points (the text alternative under it), and says how
-  many points it dropped and why. A chart that makes no sense for the data (a sweep with one
+- an axis is logarithmic where its values span decades (`wants_log`), never accuracy;
+- every chart comes with a table of its points (the text alternative under it; on a board the
+  browser builds it when opened, from `ChartSpec.view`), and says how many points it dropped
+  and why. A chart that makes no sense for the data (a sweep with one
   batch size) is replaced by a sentence.
 """
 
@@ -24,7 +29,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +38,9 @@ import altair as alt
 from leaderboard_site.columns import Column
 from leaderboard_site.render import format_number
 from leaderboard_site.site_data import Row
-from leaderboard_site.style import PALETTE, SHAPES, highlight_opacity
+from leaderboard_site.style import FADED_OPACITY as FADED
+from leaderboard_site.style import HIGHLIGHT
 
-POINT_FIELDS = ("row_id", "model", "model_name", "batch_size", "backend")
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FRONT = "on the Pareto front"
 DOMINATED = "dominated"
@@ -76,6 +80,9 @@ class ChartSpec:
     description: str = ""
     note: str = ""
     table: dict[str, list[Any]] = field(default_factory=lambda: {"columns": [], "rows": []})
+    # Charts drawn from the page's shared rows: which rows and columns the table of its points
+    # holds (the browser builds that table when it is opened; `table` stays empty).
+    view: dict[str, Any] | None = None
 
 
 def _usable(value: Any) -> bool:
@@ -101,17 +108,6 @@ def _missing_reason(columns: dict[str, Column], keys: Sequence[str], rows: Seque
     return ", ".join(parts) + f" ({why})" if parts else ""
 
 
-def _source_text(row: Row) -> str:
-    """A point's source for tooltips: 'measured', or 'published: <citation>'."""
-    if row.get("source") == "published":
-        return f"published: {row.get('citation')}"
-    return "measured"
-
-
-def _style(styles: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
-    return styles.get(name) or {"color": PALETTE[0], "shape": SHAPES[0], "index": 0}
-
-
 def value_text(row: Row, key: str, unit: str = "") -> str:
     """'12.3 ± 0.4 J (n = 8 batches)' where the row has a spread, else '12.3 J'."""
     value = row.get(key)
@@ -126,44 +122,6 @@ def value_text(row: Row, key: str, unit: str = "") -> str:
     else:
         text += suffix
     return text
-
-
-def _short(value: float | None) -> float | None:
-    """A plotted coordinate to 6 significant digits (the page carries less, the chart the same)."""
-    if value is None or not math.isfinite(value) or value == 0:
-        return value
-    return float(f"{value:.6g}")
-
-
-def _whisker(row: Row, key: str) -> tuple[float | None, float | None]:
-    value, sd = row.get(key), row.get(f"{key}_sd")
-    if not (_usable(value) and _usable(sd)) or sd <= 0:
-        return None, None
-    return value - sd, value + sd
-
-
-def _point(
-    row: Row, x_key: str, y_key: str, styles: dict[str, dict[str, Any]], with_source: bool
-) -> dict[str, Any]:
-    style = _style(styles, row["model_name"])
-    x_lo, x_hi = _whisker(row, x_key)
-    y_lo, y_hi = _whisker(row, y_key)
-    point = {
-        **{f: row.get(f) for f in POINT_FIELDS},
-        "x": _short(row[x_key]),
-        "y": _short(row[y_key]),
-        "x_lo": _short(x_lo),
-        "x_hi": _short(x_hi),
-        "y_lo": _short(y_lo),
-        "y_hi": _short(y_hi),
-        "x_text": value_text(row, x_key),
-        "y_text": value_text(row, y_key),
-        "color": style["color"],
-        "shape": style["shape"],
-    }
-    if with_source:
-        point["source"] = _source_text(row)
-    return point
 
 
 def _finish(template: dict[str, Any], values: list[dict[str, Any]]) -> dict[str, Any]:
@@ -193,68 +151,122 @@ def _identity(field_name: str) -> dict[str, Any]:
     return {"field": field_name, "type": "nominal", "scale": None, "legend": None}
 
 
-def _whisker_layers(
-    x: dict[str, Any], y: dict[str, Any], whiskers: tuple[bool, bool]
-) -> list[dict[str, Any]]:
-    """Rules from x_lo to x_hi and from y_lo to y_hi, in the model's colour; only along the
-    axes `whiskers` names (x, y), so no layer is ever empty."""
-    layers = []
-    axes = (("x", "y", "x_lo", "x_hi", x, y), ("y", "x", "y_lo", "y_hi", y, x))
-    for (channel, other, lo, hi, along, across), wanted in zip(axes, whiskers, strict=True):
-        if not wanted:
-            continue
-        layers.append(
-            {
-                "mark": {"type": "rule", "strokeWidth": 1.5},
-                "transform": [{"filter": f"isValid(datum.{lo})"}],
-                "encoding": {
-                    channel: {**along, "field": lo},
-                    f"{channel}2": {"field": hi},
-                    other: across,
-                    "color": _identity("color"),
-                    "opacity": highlight_opacity(),
-                },
-            }
-        )
-    return layers
+# ----------------------------------------------------------------------------------------------
+# Charts over the page's shared rows (a board): the spec names the dataset, the page supplies it.
+
+ROWS = "rows"
+# An axis goes logarithmic where its positive values span more than this factor.
+LOG_SPAN = 30.0
 
 
-def _tooltip(x_title: str, y_title: str, with_source: bool, front: bool = True) -> list[dict]:
-    tooltip = [
-        {"field": "model", "type": "nominal", "title": "Model"},
-        {"field": "batch_size", "type": "quantitative", "title": "Batch"},
-        {"field": "backend", "type": "nominal", "title": "Backend"},
-        {"field": "x_text", "type": "nominal", "title": x_title},
-        {"field": "y_text", "type": "nominal", "title": y_title},
-    ]
-    if front:
-        tooltip.append({"field": "frontier", "type": "nominal", "title": "Pareto"})
-    if with_source:
-        tooltip.append({"field": "source", "type": "nominal", "title": "Source"})
-    return tooltip
+def wants_log(values: Sequence[Any]) -> bool:
+    """Whether an axis over `values` should be logarithmic: every value positive and the
+    largest more than `LOG_SPAN` times the smallest (about one and a half decades)."""
+    usable = [float(v) for v in values if _usable(v)]
+    return bool(usable) and min(usable) > 0 and max(usable) / min(usable) > LOG_SPAN
 
 
-def _has_whiskers(values: Sequence[dict[str, Any]]) -> tuple[bool, bool]:
-    return (
-        any(v.get("x_lo") is not None for v in values),
-        any(v.get("y_lo") is not None for v in values),
+def usable_filter(keys: Sequence[str], positive: Sequence[str] = (), measured: bool = False) -> str:
+    """A Vega expression keeping the rows with a finite number at every key of `keys` (and a
+    positive one at those of `positive`: a log axis), measured rows only with `measured`."""
+    parts = [f"isValid(datum.{k}) && isFinite(datum.{k})" for k in keys]
+    parts += [f"datum.{k} > 0" for k in positive]
+    if measured:
+        parts.append("datum.source != 'published'")
+    return " && ".join(parts)
+
+
+def text_calculation(key: str) -> dict[str, str]:
+    """`<key>_text`: '12.35 ± 0.42 (n = 8 batches)' where the row has a spread, else '12.35'.
+
+    The same text for a row whatever chart computes it, so charts sharing the rows never
+    disagree (Vega writes calculated fields onto the shared row objects)."""
+    sd, n = f"{key}_sd", f"{key}_n"
+    unit = SPREAD_UNIT.get(key)
+    spread = (
+        f" + (isValid(datum.{sd}) && datum.{sd} > 0 ? ' ± ' + format(datum.{sd}, ',.2~r')"
+        f" + ' (n = ' + datum.{n} + ' {unit})' : '')"
+        if unit
+        else ""
     )
+    return {
+        "calculate": f"isValid(datum.{key}) ? format(datum.{key}, ',.4~r'){spread} "
+        ": 'not measured'",
+        "as": f"{key}_text",
+    }
 
 
-def _table(
-    rows: Sequence[Row], keys: Sequence[tuple[str, str]], extra: Sequence[tuple[str, Any]] = ()
-) -> dict[str, list[Any]]:
-    """A text-alternative table: Model, Batch, Backend, then `keys` (column key, header)."""
-    columns = ["Model", "Batch", "Backend", *(header for _, header in keys)]
-    columns += [header for header, _ in extra]
-    body = []
-    for row in rows:
-        cells = [
-            str(row.get("model")),
-            "" if row.get("batch_size") is None else str(row.get("batch_size")),
-            row.get("backend") or "",
-        ]
-        cells += [value_text(row, key) for key, _ in keys]
-        cells += [str(getter(row)) for _, getter in extra]
-        body.append(cells)
-    return {"columns": columns, "rows": body}
+def whisker_calculations(key: str, log: bool) -> list[dict[str, str]]:
+    """`<key>_lo[_log]` and `<key>_hi`: value ∓ one standard deviation, null without a spread
+    (and, on a log axis, without a positive lower end)."""
+    sd = f"{key}_sd"
+    has = f"isValid(datum.{sd}) && datum.{sd} > 0"
+    low_ok = f"{has} && datum.{key} - datum.{sd} > 0" if log else has
+    return [
+        {
+            "calculate": f"{low_ok} ? datum.{key} - datum.{sd} : null",
+            "as": f"{key}_lo{'_log' if log else ''}",
+        },
+        {"calculate": f"{has} ? datum.{key} + datum.{sd} : null", "as": f"{key}_hi"},
+    ]
+
+
+SOURCE_TEXT = {
+    "calculate": "datum.source == 'published' ? 'published: ' + datum.citation : 'measured'",
+    "as": "source_text",
+}
+BATCH_CALCULATIONS = (
+    {
+        "calculate": "isValid(datum.batch_size) ? datum.batch_size : datum.max_num_seqs",
+        "as": "batch_order",
+    },
+    {
+        "calculate": "isValid(datum.batch_size) ? 'bs ' + datum.batch_size : "
+        "isValid(datum.max_num_seqs) ? 'cap ' + datum.max_num_seqs : ''",
+        "as": "batch_label",
+    },
+)
+
+
+def shared_rows(template: dict[str, Any]) -> dict[str, Any]:
+    """A validated template reading the page's shared `rows` dataset (no data inlined)."""
+    return _validate({**template, "data": {"name": ROWS}})
+
+
+def point_view(
+    keys: Sequence[tuple[str, str]],
+    *,
+    positive: Sequence[str] = (),
+    measured: bool = False,
+    front: str | None = None,
+    match: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the table of a chart's points holds, for the browser to build when it is opened:
+    the rows `usable_filter` keeps (and those whose fields equal `match`), as Model,
+    Configuration, Backend, then `keys` (column key, header), then Pareto where `front`."""
+    columns: list[list[Any]] = [
+        ["Model", "model", "text"],
+        ["Configuration", "configuration", "text"],
+        ["Backend", "backend", "text"],
+    ]
+    columns += [[header, key, "value", SPREAD_UNIT.get(key)] for key, header in keys]
+    if front:
+        columns.append(["Pareto", front, "front"])
+    return {
+        "numbers": [key for key, _ in keys],
+        "positive": list(positive),
+        "measured": measured,
+        "match": match or {},
+        "columns": columns,
+    }
+
+
+def highlight_and_fade(fade: str | None = None, faded: float = 0.35) -> dict[str, Any]:
+    """Opacity: faint unless the highlighted model (or none is); rows matching the expression
+    `fade` (random-weight accuracy) drawn at `faded`."""
+    conditions: list[dict[str, Any]] = [
+        {"test": f"{HIGHLIGHT} != null && datum.model_name != {HIGHLIGHT}", "value": FADED},
+    ]
+    if fade:
+        conditions.append({"test": fade, "value": faded})
+    return {"condition": conditions, "value": 1}

@@ -1,26 +1,28 @@
 /* Compare 2 to 4 models on one board: their rows side by side with the differences, and charts
  * against batch size. The choice lives in the URL hash (board, m repeated, backend), so a link
- * reproduces it. */
+ * reproduces it; a model name that is not one of the board's models is refused (never looked
+ * up on an object's prototype). With fewer than two models named, the board's top models (the
+ * lowest energy per response, else latency) are preselected, so the page never opens empty.
+ * A board's rows come from its data script, loaded when the board is chosen. */
 (function () {
   "use strict";
   var holder = document.getElementById("compare-data");
   if (!holder) return;
   var DATA = JSON.parse(holder.textContent);
-  // Rows come columnar (keys once): back to one object per row.
-  DATA.rows = DATA.rows.rows.map(function (values) {
-    var row = {};
-    DATA.rows.keys.forEach(function (key, i) { row[key] = values[i]; });
-    return row;
-  });
   var LB = window.LB;
   var $ = function (id) { return document.getElementById(id); };
   var COLUMNS = DATA.columns.filter(function (c) { return c.kind === "number" && c.level === "basic"; });
   var CHART_KEYS = ["energy_per_response_j", "latency_s", "throughput_tok_s"];
+  var BOARDS = new Map(DATA.boards.map(function (b) { return [b.slug, b]; }));
+  var STYLES = new Map(Object.keys(DATA.styles).map(function (name) { return [name, DATA.styles[name]]; }));
   var state = { board: DATA.busiest[""] || (DATA.boards[0] && DATA.boards[0].slug), models: [], backend: "any" };
+  var rejected = [];
   var views = [];
+  var loaded = null;  // the board whose rows are loaded, and its rows
 
   function number(v) { return typeof v === "number" && isFinite(v); }
-  function boardRows() { return DATA.rows.filter(function (r) { return r.board_slug === state.board; }); }
+  function style(name) { return STYLES.get(name) || { color: "#1f77b4", shape: "circle", name: name }; }
+  function boardRows() { return loaded && loaded.slug === state.board ? loaded.rows : []; }
 
   function rowsOf(model) {
     return boardRows().filter(function (r) {
@@ -37,11 +39,33 @@
     return best || rows[0] || null;
   }
 
+  /* The models named in the link that are models of the board (at most 4, no repeats); the
+   * others are set aside and named in the status line. */
+  function validModels(names, board) {
+    var known = new Set(board.models);
+    var out = [];
+    rejected = [];
+    names.forEach(function (name) {
+      if (known.has(name) && out.indexOf(name) < 0 && out.length < 4) out.push(name);
+      else if (!known.has(name)) rejected.push(name);
+    });
+    return out;
+  }
+
+  /* Fewer than two models: fill up with the board's top models (the ones named come first). */
+  function withTop(models, board) {
+    if (models.length >= 2) return models;
+    var out = models.slice();
+    board.top.forEach(function (name) { if (out.length < 3 && out.indexOf(name) < 0) out.push(name); });
+    return out;
+  }
+
   function readHash() {
     var params = new URLSearchParams(location.hash.replace(/^#/, ""));
     var board = params.get("board");
-    if (board && DATA.boards.some(function (b) { return b.slug === board; })) state.board = board;
-    state.models = params.getAll("m").slice(0, 4);
+    if (board && BOARDS.has(board)) state.board = board;
+    var current = BOARDS.get(state.board);
+    state.models = current ? withTop(validModels(params.getAll("m"), current), current) : [];
     state.backend = params.get("backend") || "any";
   }
 
@@ -55,12 +79,12 @@
 
   function renderControls() {
     $("cmp-board").value = state.board;
-    var names = {};
-    boardRows().forEach(function (r) { names[r.model_name] = r.model; });
-    state.models = state.models.filter(function (m) { return names[m] !== undefined; });
+    var board = BOARDS.get(state.board);
+    var names = board ? board.models.slice() : [];
+    state.models = state.models.filter(function (m) { return names.indexOf(m) >= 0; });
     var box = $("cmp-models");
     Array.prototype.slice.call(box.querySelectorAll("label")).forEach(function (l) { l.remove(); });
-    Object.keys(names).sort(function (a, b) { return names[a].localeCompare(names[b]); }).forEach(function (name) {
+    names.sort(function (a, b) { return window.LBData.naturalCompare(style(a).name, style(b).name); }).forEach(function (name) {
       var label = document.createElement("label");
       var input = document.createElement("input");
       input.type = "checkbox";
@@ -73,21 +97,36 @@
         render();
       });
       label.appendChild(input);
-      label.appendChild(document.createTextNode(" " + names[name]));
+      label.appendChild(document.createTextNode(" " + style(name).name));
       box.appendChild(label);
     });
-    var backends = {};
-    boardRows().forEach(function (r) { if (r.backend) backends[r.backend] = true; });
+    var backends = new Set();
+    boardRows().forEach(function (r) { if (r.backend) backends.add(r.backend); });
     var select = $("cmp-backend");
     select.textContent = "";
-    ["any"].concat(Object.keys(backends).sort()).forEach(function (b) {
+    ["any"].concat(Array.from(backends).sort()).forEach(function (b) {
       var option = document.createElement("option");
       option.value = b;
       option.textContent = b === "any" ? "any (each model's best)" : b;
       select.appendChild(option);
     });
-    if (!backends[state.backend]) state.backend = "any";
+    if (!backends.has(state.backend)) state.backend = "any";
     select.value = state.backend;
+  }
+
+  /* Load the chosen board's rows (its data script), then draw. */
+  function loadBoard() {
+    var board = BOARDS.get(state.board);
+    if (!board) return Promise.resolve();
+    if (loaded && loaded.slug === board.slug) return Promise.resolve();
+    $("cmp-status").textContent = "Loading the rows of " + board.task_name + " on " + board.label + "…";
+    var name = "board:" + board.slug;
+    return window.LBData.load(board.data, name).then(function () {
+      loaded = { slug: board.slug, rows: window.LBData.boardRows(name) };
+    }, function (error) {
+      $("cmp-status").textContent = "The rows of this board did not load (" + error.message + ").";
+      throw error;
+    });
   }
 
   function diffText(value, base, col) {
@@ -100,10 +139,10 @@
 
   function renderTable(chosen) {
     var table = $("cmp-table");
-    var head = ["Metric"].concat(chosen.map(function (c) { return c.row ? c.row.model : c.model; }));
+    var head = ["Metric"].concat(chosen.map(function (c) { return c.row ? c.row.model : style(c.model).name; }));
     var body = [];
     body.push(["Configuration"].concat(chosen.map(function (c) {
-      return c.row ? (c.row.method && c.row.method.indexOf("steady") === 0 ? c.row.method : "batch " + (c.row.batch_size === null ? "not published" : c.row.batch_size)) + (c.row.backend ? ", " + c.row.backend : "") + (c.row.source === "published" ? ", published" : "") : "no row";
+      return c.row ? (c.row.method && c.row.method.indexOf("steady") === 0 ? "steady state, " : "") + (c.row.configuration || "not published") + (c.row.backend ? ", " + c.row.backend : "") + (c.row.source === "published" ? ", published" : "") : "no row";
     })));
     var best = {};
     COLUMNS.forEach(function (col) {
@@ -149,7 +188,7 @@
     var list = document.createElement("ul");
     list.className = "legend-models";
     state.models.forEach(function (name) {
-      var style = DATA.styles[name] || { color: "#1f77b4", name: name };
+      var look = style(name);
       var li = document.createElement("li");
       var button = document.createElement("button");
       button.type = "button";
@@ -158,9 +197,9 @@
       button.setAttribute("aria-pressed", "false");
       var swatch = document.createElement("span");
       swatch.setAttribute("aria-hidden", "true");
-      swatch.style.cssText = "display:inline-block;width:12px;height:12px;border-radius:50%;background:" + style.color;
+      swatch.style.cssText = "display:inline-block;width:12px;height:12px;border-radius:50%;background:" + look.color;
       button.appendChild(swatch);
-      button.appendChild(document.createTextNode(style.name));
+      button.appendChild(document.createTextNode(look.name));
       li.appendChild(button);
       list.appendChild(li);
     });
@@ -180,17 +219,22 @@
     CHART_KEYS.forEach(function (key) {
       var points = [];
       state.models.forEach(function (name) {
-        var perBatch = {};
+        // One line per model, backend and GPU count, through its batch sizes (or batch caps).
+        var perPoint = new Map();
         rowsOf(name).forEach(function (r) {
-          if (!number(r[key]) || r.batch_size === null) return;
-          var current = perBatch[r.batch_size];
+          var batch = number(r.batch_size) ? r.batch_size : r.max_num_seqs;
+          if (!number(r[key]) || !number(batch)) return;
+          var slot = [r.backend, r.num_devices, batch].join("|");
+          var current = perPoint.get(slot);
           var lower = colByKey[key].better !== "higher";
-          if (!current || (lower ? r[key] < current[key] : r[key] > current[key])) perBatch[r.batch_size] = r;
+          if (!current || (lower ? r[key] < current[key] : r[key] > current[key])) perPoint.set(slot, r);
         });
-        Object.keys(perBatch).forEach(function (b) {
-          var r = perBatch[b];
-          var style = DATA.styles[name] || { color: "#1f77b4", shape: "circle" };
-          points.push({ model: r.model, model_name: name, batch_size: r.batch_size, backend: r.backend, y: r[key], color: style.color, shape: style.shape });
+        perPoint.forEach(function (r) {
+          points.push({
+            model: r.model, model_name: name, batch_size: number(r.batch_size) ? r.batch_size : r.max_num_seqs,
+            backend: r.backend || "", num_devices: r.num_devices, configuration: r.configuration || "",
+            y: r[key], color: style(name).color, shape: style(name).shape,
+          });
         });
       });
       var title = LB.headerText(colByKey[key]) + " against batch size";
@@ -226,23 +270,35 @@
     writeHash();
     var old = document.querySelectorAll("#cmp-result > div:not(.table-wrap):not(#cmp-charts)");
     Array.prototype.forEach.call(old, function (el) { el.remove(); });
+    var refused = rejected.length ? " Not models of this board, left out: " + rejected.join(", ") + "." : "";
     if (state.models.length < 2) {
-      $("cmp-status").textContent = "Pick 2 to 4 models to compare (" + state.models.length + " picked).";
+      $("cmp-status").textContent = "Pick 2 to 4 models to compare (" + state.models.length + " picked)." + refused;
       $("cmp-result").hidden = true;
-      return;
+      return Promise.resolve();
     }
-    $("cmp-status").textContent = state.models.length + " models compared on this board.";
+    $("cmp-status").textContent = state.models.length + " models compared on this board." + refused;
     $("cmp-result").hidden = false;
     var chosen = state.models.map(function (name) { return { model: name, row: bestRow(name) }; });
     renderTable(chosen);
-    renderCharts();
+    return renderCharts();
   }
 
-  $("cmp-board").addEventListener("change", function (e) { state.board = e.target.value; renderControls(); render(); });
+  function show() {
+    $("cmp-result").setAttribute("aria-busy", "true");
+    var done = function () { $("cmp-result").setAttribute("aria-busy", "false"); };
+    return loadBoard().then(function () { renderControls(); return render(); }, function () { /* said in the status */ }).then(done, done);
+  }
+
+  $("cmp-board").addEventListener("change", function (e) {
+    state.board = e.target.value;
+    var board = BOARDS.get(state.board);
+    rejected = [];
+    state.models = board ? withTop(state.models.filter(function (m) { return board.models.indexOf(m) >= 0; }), board) : [];
+    show();
+  });
   $("cmp-backend").addEventListener("change", function (e) { state.backend = e.target.value; render(); });
-  window.addEventListener("hashchange", function () { readHash(); renderControls(); render(); });
+  window.addEventListener("hashchange", function () { readHash(); show(); });
   readHash();
-  renderControls();
-  render();
-  window.LBCompare = { state: state, bestRow: bestRow };
+  var ready = show();
+  window.LBCompare = { state: state, bestRow: bestRow, ready: function () { return ready; }, rejected: function () { return rejected.slice(); } };
 })();

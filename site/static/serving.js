@@ -16,9 +16,11 @@
     button.disabled = true;
     return;
   }
-  function addColumn() {
-    var name = document.getElementById("serving-formula-name").value.trim() || "custom";
-    var text = document.getElementById("serving-formula-text").value;
+  /* Each added column is kept in the URL hash (c=name~formula, repeated), so the link shares
+   * it and a reload restores it. */
+  function addColumn(event, restored) {
+    var name = restored ? restored[0] : document.getElementById("serving-formula-name").value.trim() || "custom";
+    var text = restored ? restored[1] : document.getElementById("serving-formula-text").value;
     var tree;
     try {
       tree = window.LB.parse(text, known);
@@ -41,7 +43,16 @@
       td.textContent = window.LB.formatNumber(value);
       tr.appendChild(td);
     });
+    if (!restored) {
+      var params = new URLSearchParams(location.hash.replace(/^#/, ""));
+      params.append("c", name + "~" + text);
+      try { history.replaceState(null, "", "#" + params.toString()); } catch (e) { location.hash = params.toString(); }
+    }
   }
   button.addEventListener("click", addColumn);
+  new URLSearchParams(location.hash.replace(/^#/, "")).getAll("c").forEach(function (entry) {
+    var at = entry.indexOf("~");
+    if (at > 0) addColumn(null, [entry.slice(0, at), entry.slice(at + 1)]);
+  });
   window.LBServing = { addColumn: addColumn };
 })();

@@ -4,7 +4,8 @@
   on every page of the golden site and of a small site without energy: no serious or critical
   violation;
 - the Nu HTML Checker (npm `vnu-jar`, run with Java 17) on every page of the golden, small and
-  published (mixed) sites: no error;
+  published (mixed) sites and on the style sheet (light and dark themes): no error;
+- axe-core again in the dark theme (`prefers-color-scheme: dark`) on a page of each kind;
 - every drawn chart keeps a meaningful accessible name (not vega-embed's "Vega visualization")
   and has a text alternative: a table of its points, one row per point drawn;
 - every page starts with a skip link to the main content.
@@ -70,9 +71,39 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(watched):
 
 
 @pytest.mark.skipif(not AXE.is_file(), reason=f"{AXE} missing (scripts/ensure-a11y-tools.sh)")
+def test_axe_in_the_dark_theme(browser):  # noqa: F811
+    """A reader whose system asks for a dark theme gets one (pages and charts); axe finds no
+    serious or critical violation there either (contrast included)."""
+    dark = Watched(browser, color_scheme="dark")
+    problems = []
+    site = golden_site()
+    paths = [
+        site / "index.html",
+        site / "boards" / "chat--nvidia-h100-80gb-hbm3.html",
+        site / "tasks" / "chat.html",
+        site / "compare.html",
+        site / "models" / "meta-llama__Llama-3.2-1B-Instruct.html",
+        site / "methodology.html",
+        small_site() / "boards" / "chat--cpu-synthetic-x86-64.html",
+    ]
+    for path in paths:
+        page = dark.open(path)
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(13, 17, 23)", (path.name, background)  # the dark theme is on
+        assert page.evaluate("window.LBCharts ? LBCharts.dark : true") is True  # dark charts
+        for violation in _axe(page):
+            if violation["impact"] in SERIOUS:
+                problems.append((path.name, violation))
+    assert problems == []
+    assert dark.errors == []
+    dark.close()
+
+
+@pytest.mark.skipif(not AXE.is_file(), reason=f"{AXE} missing (scripts/ensure-a11y-tools.sh)")
 def test_axe_after_using_the_board_controls(watched):
     """Controls add content (spread, custom column, compare boxes): still no serious issue."""
     page = watched.open(golden_site() / "boards" / "chat--nvidia-h100-80gb-hbm3.html")
+    watched.open_tools()
     page.check("#show-spread")
     page.check("#all-columns")
     page.fill("#formula-name", "eff")
@@ -91,8 +122,10 @@ def test_axe_after_using_the_board_controls(watched):
 def test_the_nu_html_checker_finds_no_error_on_any_page():
     files = [str(p) for site in (golden_site(), small_site(), mixed_site()) for p in pages(site)]
     assert len(files) > 60
+    # The style sheet too (both themes live in it).
+    files.append(str(golden_site() / "static" / "style.css"))
     done = subprocess.run(
-        [JAVA, "-jar", str(VNU), "--errors-only", "--format", "json", *files],
+        [JAVA, "-jar", str(VNU), "--errors-only", "--also-check-css", "--format", "json", *files],
         capture_output=True,
         text=True,
         timeout=600,
@@ -118,6 +151,12 @@ def test_charts_keep_their_names_and_a_table_of_their_points(watched):
         site / "tasks" / "chat.html",
     ]:
         page = watched.open(path)
+        # A board builds the table of a chart's points when the reader opens it.
+        page.eval_on_selector_all("details.chart-data", "ds => ds.forEach(d => { d.open = true; })")
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('details[data-points-of]'))"
+            ".every(d => d.hasAttribute('data-built'))"
+        )
         charts = page.eval_on_selector_all(
             "div.chart[data-rendered='1']",
             """cs => cs.map(c => ({id: c.id, role: c.getAttribute('role'),

@@ -63,8 +63,10 @@ def browser() -> Iterator[object]:
 class Watched:
     """A page with its console errors, page errors, dialogs and network requests recorded."""
 
-    def __init__(self, browser) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser, color_scheme: str = "light") -> None:
+        self.context = browser.new_context(
+            viewport={"width": 1400, "height": 1000}, color_scheme=color_scheme
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.dialogs: list[str] = []
@@ -97,9 +99,14 @@ class Watched:
     def wait_for_charts(self) -> None:
         self.page.wait_for_function(
             "Array.from(document.querySelectorAll('div.chart'))"
-            ".every(el => el.hasAttribute('data-rendered'))",
+            ".every(el => el.hasAttribute('data-rendered'))"
+            " && !document.querySelector('[aria-busy=\"true\"]')",
             timeout=20_000,
         )
+
+    def open_tools(self) -> None:
+        """Unfold a board's folded controls (columns, deadline, budget, custom column)."""
+        self.page.evaluate("document.getElementById('tools').open = true")
 
     def close(self) -> None:
         self.context.close()
@@ -187,6 +194,7 @@ def test_search(site, watched):
 
 def test_basic_and_all_columns(site, watched):
     page = watched.open(board_path(site))
+    watched.open_tools()
     basic = len(page.query_selector_all("#board-table thead th"))
     page.check("#all-columns")
     every = len(page.query_selector_all("#board-table thead th"))
@@ -196,6 +204,7 @@ def test_basic_and_all_columns(site, watched):
 
 def test_custom_formula_column_and_shared_url(site, watched):
     page = watched.open(board_path(site))
+    watched.open_tools()
     page.fill("#formula-name", "eff")
     page.fill("#formula-text", "accuracy_avg / energy_per_response_j * 1000")
     page.click("#formula-add")
@@ -245,6 +254,7 @@ BAD_FORMULAS = [
 
 def test_bad_formulas_are_refused(site, watched):
     page = watched.open(board_path(site))
+    watched.open_tools()
     headers = len(page.query_selector_all("#board-table thead th"))
     page.fill("#formula-name", "bad")
     for formula, message in BAD_FORMULAS:
@@ -256,6 +266,12 @@ def test_bad_formulas_are_refused(site, watched):
     page.fill("#formula-text", "1")
     page.click("#formula-add")
     assert "already exists" in page.inner_text("#formula-error")
+    # Nor a name the rows (shared with the charts) already carry or the charts compute.
+    for name in ("source", "color", "row_id", "frontier_front_energy_accuracy"):
+        page.fill("#formula-name", name)
+        page.click("#formula-add")
+        assert "rows already use" in page.inner_text("#formula-error"), name
+    assert len(page.query_selector_all("#board-table thead th")) == headers
     assert watched.dialogs == []
     assert watched.errors == []
 
@@ -281,10 +297,18 @@ def test_legend_click_highlights_a_model_in_every_chart(site, watched):
     page.evaluate("document.activeElement.blur()")
     page.wait_for_timeout(300)
     opacities = page.eval_on_selector_all(
-        "#chart-energy_accuracy g.mark-symbol > path",
+        "#chart-energy_latency g.mark-symbol > path",
         "ps => ps.map(p => p.getAttribute('opacity'))",
     )
     assert set(opacities) == {"1"}
+    # On an accuracy axis a random-weight model stays faded: its accuracy means nothing.
+    accuracy = page.eval_on_selector_all(
+        "#chart-energy_accuracy g.mark-symbol > path",
+        "ps => ps.map(p => [p.getAttribute('aria-label') || '', p.getAttribute('opacity')])",
+    )
+    faded = {o for label, o in accuracy if "Model: Tiny random" in label}
+    assert faded == {"0.35"}
+    assert {o for label, o in accuracy if "Model: Tiny random" not in label} == {"1"}
 
 
 def test_tooltip_on_hover(site, watched):
@@ -309,7 +333,7 @@ def test_formula_parser_precedence_and_missing_values(site, watched):
 
 def test_deadline_picks_lowest_energy_config_per_model(site, watched):
     page = watched.open(board_path(site))
-    data = page.evaluate("JSON.parse(document.getElementById('lb-data').textContent).rows")
+    data = page.evaluate("LB.rows()")
     latencies = sorted(r["latency_s"] for r in data)
     deadline = latencies[len(latencies) // 2]
     page.goto(board_path(site).as_uri() + f"#deadline={deadline}")
@@ -352,8 +376,16 @@ def test_cpu_board_says_not_measured_once_and_keeps_the_other_views(site, watche
     notice = page.inner_text("#no-energy")
     assert "Energy was not measured on this hardware" in notice
     assert "no GPU and no RAPL on this machine (synthetic fixture)" in notice  # the records' reason
-    assert "RAPL" in notice and "NVML" in notice  # how to enable a meter
-    assert len(page.query_selector_all(".notice")) == 1
+    # One line, above the table, linking to how to enable a meter (RAPL, NVML).
+    assert page.evaluate(
+        "document.getElementById('no-energy').getBoundingClientRect().top"
+        " < document.getElementById('board-table').getBoundingClientRect().top"
+    )
+    howto = page.get_attribute("#no-energy a", "href")
+    assert howto == "../methodology.html#measure-energy"
+    methodology = (site / "methodology.html").read_text()
+    assert 'id="measure-energy"' in methodology and "RAPL" in methodology and "NVML" in methodology
+    assert len(page.query_selector_all("#no-energy")) == 1
     # No energy chart says "no points to draw"; the latency and throughput views are drawn.
     assert page.query_selector("#chart-energy_accuracy-box") is None
     assert page.query_selector("#chart-energy_latency-box") is None

@@ -221,16 +221,13 @@ def test_no_default_view_is_empty_on_the_published_site(tmp_path_factory) -> Non
         browser.close()
 
 
-V3 = REPO / "tests" / "fixtures" / "published" / "mlenergy_v3"
-
-
 @pytest.fixture(scope="module")
-def v3_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("v3")
-    import_files("mlenergy-v3", [V3], root / "results")
-    out = root / "_site"
-    build_site(root / "results", out, strict=True)
-    return root / "results", out
+def v3_site() -> tuple[Path, Path]:
+    """The mlenergy-v3 sample imported and built once per session (shared with other modules)."""
+    from tests.support.site_builds import v3_results
+    from tests.support.site_builds import v3_site as built
+
+    return v3_results(), built()
 
 
 def test_v3_configurations_of_one_model_stay_apart_on_a_board(v3_site) -> None:

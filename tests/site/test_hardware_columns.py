@@ -27,7 +27,7 @@ from leaderboard_site.site_data import LoadedRecord
 from runner.hardware.derived import derive, load_settings
 from runner.records.performance import Architecture
 from tests.support.hwmetrics_records import make_calibration, make_record
-from tests.support.site_support import GOLDEN, REPO, copy_golden
+from tests.support.site_support import GOLDEN, REPO, board_page_data, copy_golden
 
 BUNDLE = "/* vega bundle stand-in for fast tests */"
 H100_CHAT = "chat--nvidia-h100-80gb-hbm3"
@@ -174,11 +174,9 @@ def golden_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def board_payload(site: Path, name: str) -> tuple[str, dict, dict]:
-    html = (site / "boards" / f"{name}.html").read_text()
-    data = re.search(r'<script type="application/json" id="lb-data">(.*?)</script>', html, re.S)
-    specs = re.search(r'<script type="application/json" id="lb-specs">(.*?)</script>', html, re.S)
-    assert data and specs
-    return html, json.loads(data.group(1)), json.loads(specs.group(1))
+    """(html, payload with its rows decoded, specs) of a built board page."""
+    html, payload, rows, specs, _ = board_page_data(site, name)
+    return html, {**payload, "rows": rows}, specs
 
 
 def test_golden_board_rows_carry_the_new_columns(golden_site):
@@ -194,7 +192,8 @@ def test_golden_board_rows_carry_the_new_columns(golden_site):
         assert row["calibration_id"] == H100_CALIBRATION
         for key in DERIVED_KEYS:
             assert isinstance(row[key], float) and row[key] > 0, key
-        assert row["tokens_per_j"] == pytest.approx(1 / row["energy_per_token_j"])
+        # the page carries 6 significant digits
+        assert row["tokens_per_j"] == pytest.approx(1 / row["energy_per_token_j"], rel=1e-5)
     # Batching raises the intensity of a decode step.
     by_batch = sorted(llama, key=lambda r: r["batch_size"])
     intensity = [r["arithmetic_intensity_flop_per_byte"] for r in by_batch]
@@ -208,8 +207,9 @@ def test_golden_board_rows_carry_the_new_columns(golden_site):
 def test_cpu_board_has_no_energy_metrics_but_a_roofline(golden_site):
     html, payload, specs = board_payload(golden_site, CPU_CHAT)
     for row in payload["rows"]:
-        assert row["tokens_per_j"] is None
-        assert row["carbon_g_per_response"] is None and row["carbon_g_per_1k_tokens"] is None
+        assert row.get("tokens_per_j") is None  # a column no row has is left out of the data
+        assert row.get("carbon_g_per_response") is None
+        assert row.get("carbon_g_per_1k_tokens") is None
         assert row["x_floor"] is not None and row["cost_usd_per_1m_tokens"] is not None
     assert "chart-roofline-0" in specs
     assert "copy bandwidth <strong>20.0 GB/s</strong>" in html
@@ -219,18 +219,29 @@ def test_roofline_spec_and_calibration_named_on_the_board(golden_site):
     html, payload, specs = board_payload(golden_site, H100_CHAT)
     spec = specs["chart-roofline-0"]
     assert H100_CALIBRATION in json.dumps(spec["title"])
-    assert spec["layer"][0]["encoding"]["x"]["scale"]["type"] == "log"
-    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
-    drawn = [p for p in payload["rows"] if p["gflops_per_token"] is not None]
-    points = next(
-        layer["data"]["values"] for layer in spec["layer"] if layer["mark"]["type"] == "point"
-    )
-    assert len(points) == len(drawn) == 12  # 4 models with architecture x 3 batch sizes
-    assert {(p["model"], p["batch_size"]) for p in points} == {
-        (r["model"], r["batch_size"]) for r in drawn
+    roof, points = spec["layer"]
+    for layer in (roof, points["layer"][1]):
+        assert layer["encoding"]["x"]["scale"]["type"] == "log"
+        assert layer["encoding"]["y"]["scale"]["type"] == "log"
+    # The points are the page's shared rows judged against this calibration, in the model's own
+    # shape (as on every chart), the backend by line dash.
+    assert points["data"] == {"name": "rows"}
+    assert f'datum.calibration_id == "{H100_CALIBRATION}"' in points["transform"][0]["filter"]
+    assert points["layer"][1]["encoding"]["shape"] == {
+        "field": "shape",
+        "type": "nominal",
+        "scale": None,
+        "legend": None,
     }
+    assert points["layer"][0]["encoding"]["strokeDash"]["field"] == "backend"
+    drawn = [
+        p
+        for p in payload["rows"]
+        if p["gflops_per_token"] is not None and p["calibration_id"] == H100_CALIBRATION
+    ]
+    assert len(drawn) == 12  # 4 models with architecture x 3 batch sizes
     box = html.split('id="chart-roofline-0-box"', 1)[1].split("</figure>", 1)[0]
-    assert H100_CALIBRATION in box and "2026-10-31T12:00:30Z" in box
+    assert H100_CALIBRATION in box and "2026-10-31 12:00 UTC" in box
     assert "3,000 GB/s" in box and "700 TFLOP/s" in box
     assert "12 point(s) drawn; dropped 3: 3 without model architecture" in box
     link = re.search(r'href="\.\./(data/records/calibration/[^"]+)"', box)
@@ -275,7 +286,7 @@ def test_no_calibration_says_so_and_draws_nothing(tmp_path):
     assert "No calibration for this hardware" in html
     assert f"{H100_CALIBRATION}, not in the results" in html
     for row in payload["rows"]:
-        assert row["x_floor"] is None and row["achieved_flop_share"] is None
+        assert row.get("x_floor") is None and row.get("achieved_flop_share") is None
     items, warnings, _, _ = load_records(results, skip_invalid=False)
     assert aggregate(items, warnings).calibrations == {}
 
@@ -334,7 +345,7 @@ def test_roofline_draws_marks_with_zero_console_errors(real_site, watched):
     assert chart.query_selector_all(CHART_MARKS)
     page.hover("#chart-roofline-0 g.mark-symbol.role-mark > path >> nth=0", force=True)
     page.wait_for_selector("#vg-tooltip-element.visible", timeout=5000)
-    assert "Achieved FLOP/s" in page.inner_text("#vg-tooltip-element")
+    assert "Achieved GFLOP/s" in page.inner_text("#vg-tooltip-element")
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     page.locator("#chart-roofline-0-box").screenshot(path=str(artifacts / "roofline.png"))
@@ -347,6 +358,7 @@ def test_roofline_draws_marks_with_zero_console_errors(real_site, watched):
 @pytest.mark.browser
 def test_custom_formula_over_tokens_per_joule(real_site, watched):
     page = watched.open(real_site / "boards" / f"{H100_CHAT}.html")
+    watched.open_tools()
     page.fill("#formula-name", "tokens_per_kj_per_floor")
     page.fill("#formula-text", "tokens_per_j * 1000 / x_floor")
     page.click("#formula-add")
@@ -371,6 +383,7 @@ def test_custom_formula_over_tokens_per_joule(real_site, watched):
     assert all("architecture unknown" in title for _, title in gptq)
     # On the CPU board the same formula gives "not measured" (no energy meter), never 0.
     page = watched.open(real_site / "boards" / f"{CPU_CHAT}.html")
+    watched.open_tools()
     page.fill("#formula-name", "tpj")
     page.fill("#formula-text", "tokens_per_j * 1000 / x_floor")
     page.click("#formula-add")

@@ -27,7 +27,7 @@ from runner.ingest.importer import import_files
 from runner.ingest.task_mapping import load_task_mapping
 from runner.records.load import load_record
 from tests.ingest.test_import import MLENERGY, TABLE, benchmark_rows
-from tests.support.site_support import GOLDEN, conf_with_task_mapping, first_record
+from tests.support.site_support import GOLDEN, board_page_data, conf_with_task_mapping, first_record
 
 BUNDLE = "/* vega bundle stand-in for fast tests */"
 A100_BOARD = "chat--nvidia-a100-sxm4-40gb"
@@ -200,18 +200,22 @@ def test_board_page_badges_the_rows_and_says_what_the_fronts_include(mixed) -> N
     assert "These fronts include the board's 5 published result(s)" in text
     assert '<div id="charts-measured" hidden>' in text
     assert "NVIDIA A100 (published, memory variant not reported)" in text
-    payload = json.loads(text.split('id="lb-data">')[1].split("</script>")[0])
+    _, payload, rows, specs, views = board_page_data(mixed[1], A100_BOARD)
     assert payload["published_rows"] == 5
-    published = [r for r in payload["rows"] if r["source"] == "published"]
+    published = [r for r in rows if r["source"] == "published"]
     assert len(published) == 5
     assert all(r["citation"] and r["source_note"].startswith("Published: ") for r in published)
-    specs = json.loads(text.split('id="lb-specs">')[1].split("</script>")[0])
     assert "chart-m-energy_accuracy" in specs and "chart-energy_accuracy" in specs
-    sources = {p["source"] for p in specs["chart-energy_accuracy"]["datasets"]["points"]}
-    assert "measured" in sources and any(s.startswith("published: ") for s in sources)
-    assert all(
-        p["source"] == "measured" for p in specs["chart-m-energy_accuracy"]["datasets"]["points"]
-    )
+    # Both sets of charts read the page's one dataset; the measured ones keep measured rows only
+    # and mark their own fronts, and every tooltip names the point's source.
+    everything, measured = specs["chart-energy_accuracy"], specs["chart-m-energy_accuracy"]
+    assert "published" not in everything["transform"][0]["filter"]
+    assert "datum.source != 'published'" in measured["transform"][0]["filter"]
+    assert views["chart-m-energy_accuracy"]["measured"] is True
+    assert "front_measured_energy_accuracy" in json.dumps(measured)
+    for spec in (everything, measured):
+        tooltip = spec["layer"][-1]["encoding"]["tooltip"]
+        assert {"field": "source_text", "type": "nominal", "title": "Source"} in tooltip
 
 
 def test_model_page_index_methodology_and_downloads_name_the_sources(mixed) -> None:

@@ -166,13 +166,13 @@ def test_boards_without_energy_draw_no_energy_chart(loaded):
     cpu = data.board("chat--cpu-synthetic-x86-64")
     assert not cpu.has_energy
     assert cpu.energy_reasons == ["no GPU and no RAPL on this machine (synthetic fixture)"]
-    charts = board_charts(cpu.rows, data.columns, styles=data.styles)
+    charts = board_charts(cpu.rows, data.columns)
     ids = [c.chart_id for c in charts]
     assert ids == ["chart-latency_accuracy", "chart-throughput_latency", "chart-sweep"]
     sweep = charts[-1]
     assert sweep.spec is None and "one batch size only (batch size 1)" in sweep.note
     gpu = data.board("chat--nvidia-h100-80gb-hbm3")
-    assert len(board_charts(gpu.rows, data.columns, styles=data.styles)) == 5
+    assert len(board_charts(gpu.rows, data.columns)) == 5
 
 
 def test_sweep_without_energy_is_throughput_against_batch_size(loaded):
@@ -180,7 +180,7 @@ def test_sweep_without_energy_is_throughput_against_batch_size(loaded):
     rows = [
         dict(r, energy_per_token_j=None) for r in data.board("chat--nvidia-h100-80gb-hbm3").rows
     ]
-    chart = sweep_chart("s", rows, {c.key: c for c in data.columns}, styles=data.styles)
+    chart = sweep_chart("s", rows, {c.key: c for c in data.columns})
     assert chart.title == "Batch-size sweep: throughput vs batch size"
     assert chart.points == 15
 
@@ -188,15 +188,18 @@ def test_sweep_without_energy_is_throughput_against_batch_size(loaded):
 def test_every_chart_axis_has_si_labels_and_a_title(loaded):
     _, data = loaded
     gpu = data.board("chat--nvidia-h100-80gb-hbm3")
-    for chart in board_charts(gpu.rows, data.columns, styles=data.styles):
+    for chart in board_charts(gpu.rows, data.columns):
         for layer in chart.spec["layer"]:
             for channel in ("x", "y"):
                 axis = layer["encoding"][channel]["axis"]
                 assert axis["title"] and SI_LABELS in axis["labelExpr"]
-        points = chart.spec["datasets"]["points"]
-        assert {p["color"] for p in points} <= {s["color"] for s in data.styles.values()}
-        for point in points:
-            assert point["color"] == data.styles[point["model_name"]]["color"]
+        # No data of its own: every chart reads the page's one dataset of rows, and draws each
+        # row in its model's colour and shape (the page adds them to the rows from the styles).
+        assert chart.spec["data"] == {"name": "rows"} and "datasets" not in chart.spec
+        marks = [layer for layer in chart.spec["layer"] if layer["mark"]["type"] == "point"]
+        for channel in ("color", "shape"):
+            assert marks[0]["encoding"][channel]["field"] == channel
+            assert marks[0]["encoding"][channel]["scale"] is None
 
 
 def test_power_timelines_only_where_a_record_has_one():

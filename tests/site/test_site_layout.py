@@ -143,7 +143,7 @@ def test_hovering_the_centre_of_every_point_of_every_pareto_chart_gives_a_toolti
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             page.wait_for_selector("#vg-tooltip-element.visible", timeout=5000)
             text = page.inner_text("#vg-tooltip-element")
-            assert "Model" in text and "Batch" in text, (view, index, text)
+            assert "Model" in text and "Configuration" in text, (view, index, text)
             model = MODEL_IN_LABEL.search(label).group(1)
             if model not in text:  # another point drawn over this one answers instead
                 assert (

@@ -17,6 +17,7 @@ import pytest
 
 from leaderboard_site.aggregate import aggregate
 from leaderboard_site.build import load_records
+from leaderboard_site.page_data import compact
 from tests.site.test_browser import Watched, browser  # noqa: F401  (fixture)
 from tests.support.site_builds import golden_site, small_results, small_site
 from tests.support.site_support import GOLDEN
@@ -42,7 +43,10 @@ def watched(browser) -> Iterator[Watched]:  # noqa: F811
 
 
 def board(watched: Watched, slug: str = H100_CHAT, fragment: str = ""):
-    return watched.open(golden_site() / "boards" / f"{slug}.html", fragment)
+    """A golden board page, its folded controls unfolded."""
+    page = watched.open(golden_site() / "boards" / f"{slug}.html", fragment)
+    watched.open_tools()
+    return page
 
 
 def hash_params(page) -> dict[str, list[str]]:
@@ -176,10 +180,12 @@ def test_a_site_without_energy_says_why_once_per_board_and_on_the_front_page(wat
         assert len(page.query_selector_all("#no-energy")) == 1
         notice = page.inner_text("#no-energy")
         assert all(reason in notice for reason in reasons)
-        assert "/sys/class/powercap" in notice and "nvidia-smi" in notice
+        assert page.get_attribute("#no-energy a", "href") == "../methodology.html#measure-energy"
         assert page.query_selector_all("#chart-throughput_latency g.mark-symbol > path")
         assert page.query_selector("#chart-energy_accuracy-box") is None
         assert "no points to draw" not in page.inner_text("main")
+    methodology = watched.open(site / "methodology.html").inner_text("main")
+    assert "/sys/class/powercap" in methodology and "nvidia-smi" in methodology  # the how-to
     page = watched.open(site / "index.html")
     assert "Energy was not measured on this hardware" in page.inner_text("#answers ~ .answers")
     assert watched.errors == []
@@ -188,31 +194,40 @@ def test_a_site_without_energy_says_why_once_per_board_and_on_the_front_page(wat
 # ---------------------------------------------------------------- spread and percentiles
 
 
-def test_pareto_and_sweep_whiskers_are_one_stdev_from_the_rows(golden):
-    spec = json.loads(
-        re.search(
-            r'id="lb-specs">(.*?)</script>',
-            (golden_site() / "boards" / f"{H100_CHAT}.html").read_text(),
-            re.S,
-        ).group(1)
-    )
+WHISKER_DATA = """id => {
+    const view = LBCharts.views().find(v => v.container().closest('div.chart').id === id);
+    const out = [];
+    const walk = item => {
+        const whiskers = item.marktype === 'rule' && item.role === 'mark';
+        if (whiskers) item.items.forEach(i => out.push(i.datum));
+        (item.items || []).forEach(walk);
+    };
+    walk(view.scenegraph().root);
+    return out.map(d => Object.fromEntries(Object.keys(d).filter(k => typeof d[k] !== 'object'
+        || d[k] === null).map(k => [k, d[k]])));
+}"""
+
+
+def test_pareto_and_sweep_whiskers_are_one_stdev_from_the_rows(watched, golden):
+    """The whiskers drawn (read from the charts' scene graphs) end at value ∓ one stdev."""
+    page = board(watched)
     rows = {r["row_id"]: r for r in golden.rows}
     checked = 0
-    for chart, x_key, y_key in (
-        ("chart-energy_latency", "latency_s", "energy_per_response_j"),
-        ("chart-sweep", "throughput_tok_s", "energy_per_token_j"),
+    for chart, keys in (
+        ("chart-energy_latency", ("latency_s", "energy_per_response_j")),
+        ("chart-sweep", ("throughput_tok_s", "energy_per_token_j")),
     ):
-        kinds = [layer["mark"]["type"] for layer in spec[chart]["layer"]]
-        assert kinds.count("rule") == 2, chart  # x and y whiskers
-        for point in spec[chart]["datasets"]["points"]:
-            row = rows[point["row_id"]]
-            for key, lo, hi in ((x_key, "x_lo", "x_hi"), (y_key, "y_lo", "y_hi")):
+        drawn = page.evaluate(WHISKER_DATA, chart)
+        assert drawn, chart
+        for datum in drawn:
+            row = rows[datum["row_id"]]
+            for key in keys:
                 sd = row[f"{key}_sd"]
                 if not sd:  # one batch or request: no spread known, no whisker
-                    assert point[lo] is None and point[hi] is None
+                    assert datum.get(f"{key}_lo") is None
                     continue
-                assert point[lo] == pytest.approx(row[key] - sd, rel=1e-5)  # 6 digits
-                assert point[hi] == pytest.approx(row[key] + sd, rel=1e-5)
+                assert datum[f"{key}_lo"] == pytest.approx(row[key] - sd, rel=1e-5)  # 6 digits
+                assert datum[f"{key}_hi"] == pytest.approx(row[key] + sd, rel=1e-5)
                 checked += 1
     assert checked >= 40
 
@@ -248,16 +263,17 @@ def test_percentile_selector_drives_the_latency_columns_and_the_deadline(watched
     assert "latency_p90_s" in headers and "ttft_p90_s" in headers and "latency_s" not in headers
     rows = {r["row_id"]: r for r in golden.rows if r["board_slug"] == H100_CHAT}
     shown = values(page, "latency_p90_s")
-    assert shown == {k: pytest.approx(rows[k]["latency_p90_s"]) for k in shown}
+    assert shown == {k: pytest.approx(rows[k]["latency_p90_s"], rel=1e-5) for k in shown}
     assert "p90" in page.inner_text("fieldset.deadline legend + label")
     # The deadline now compares p90 latencies.
-    p90s = sorted(r["latency_p90_s"] for r in rows.values())
+    # (the page carries 6 significant digits: compare as it does)
+    p90s = sorted(compact(r["latency_p90_s"]) for r in rows.values())
     deadline = p90s[len(p90s) // 2]
     page = board(watched, fragment=f"#pct=p90&deadline={deadline}")
     shown_ids = set(values(page, "latency_p90_s"))
     expected = {}
     for row in rows.values():
-        if row["latency_p90_s"] <= deadline:
+        if compact(row["latency_p90_s"]) <= deadline:
             best = expected.get(row["model_name"])
             if best is None or row["energy_per_response_j"] < best["energy_per_response_j"]:
                 expected[row["model_name"]] = row
@@ -269,11 +285,13 @@ def test_percentile_selector_drives_the_latency_columns_and_the_deadline(watched
 
 def test_energy_budget_keeps_configurations_within_it(watched, golden):
     rows = [r for r in golden.rows if r["board_slug"] == H100_CHAT]
-    energies = sorted(r["energy_per_response_j"] for r in rows)
+    energies = sorted(compact(r["energy_per_response_j"]) for r in rows)  # as the page has them
     budget = energies[len(energies) // 2]
     page = board(watched, fragment=f"#budget={budget}")
     shown = values(page, "energy_per_response_j")
-    assert set(shown) == {r["row_id"] for r in rows if r["energy_per_response_j"] <= budget}
+    assert set(shown) == {
+        r["row_id"] for r in rows if compact(r["energy_per_response_j"]) <= budget
+    }
     assert page.is_checked("#budget-on")
     assert f"{len(shown)} configuration(s) within" in page.inner_text("#budget-status")
     # Budget and deadline together: per model, the cheapest configuration meeting both.
@@ -344,7 +362,7 @@ def test_cross_hardware_view_with_checkboxes_and_lines(watched, golden):
     assert len(points) == len(gpus) * len(models) == 10
     # One line per model joins its points on the two GPUs.
     assert len(page.query_selector_all("#chart-cross g.mark-line > path")) == len(models)
-    assert "nothing to draw for cpu-synthetic-x86-64" in page.inner_text("#chart-cross-note")
+    assert "nothing to draw for synthetic CPU" in page.inner_text("#chart-cross-note")
     # The best y per (model, hardware): the lowest energy per response.
     table = page.eval_on_selector_all(
         "#chart-cross-table tbody tr", "rs => rs.map(r => r.textContent)"
@@ -411,6 +429,9 @@ def test_compare_two_models_from_the_table_with_a_shareable_url(watched, golden)
     again.close()
     # More than 4 models is refused.
     page.goto(url.split("#")[0] + f"#board={H100_CHAT}")
+    watched.wait_for_charts()
+    for box in page.query_selector_all("input.cmp-model:checked"):
+        box.click()  # the preselected top models, unticked
     for box in page.query_selector_all("input.cmp-model"):
         box.click()  # the fifth is refused
     assert len([b for b in page.query_selector_all("input.cmp-model") if b.is_checked()]) == 4

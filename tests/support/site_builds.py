@@ -83,3 +83,21 @@ def small_site() -> Path:
 def pages(site: Path) -> list[Path]:
     """Every HTML page of a built site, sorted."""
     return sorted(site.rglob("*.html"))
+
+
+V3_SAMPLE = GOLDEN.parent / "published" / "mlenergy_v3"
+
+
+@functools.cache
+def v3_results() -> Path:
+    """The synthetic mlenergy-v3 sample imported: 1, 2, 4 and 8 GPUs, two GPU types."""
+    from runner.ingest.importer import import_files
+
+    results = _root() / "v3" / "results"
+    import_files("mlenergy-v3", [V3_SAMPLE], results)
+    return results
+
+
+@functools.cache
+def v3_site() -> Path:
+    return _build(v3_results(), "v3")

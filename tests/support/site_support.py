@@ -62,3 +62,26 @@ def conf_with_task_mapping(target: Path, mappings: dict) -> Path:
     shutil.copytree(REPO / "conf", target)
     (target / "task_mapping.yaml").write_text(yaml.safe_dump({"mappings": mappings}))
     return target
+
+
+def board_page_data(site: Path, slug: str) -> tuple[str, dict, list[dict], dict, dict]:
+    """A built board page as (html, data payload, decoded rows, specs, point views): the payload
+    and rows from its data script (`data/boards/<slug>.js`), specs and views from the page."""
+    import re
+
+    from leaderboard_site.page_data import decode_rows, read_script
+
+    html = (site / "boards" / f"{slug}.html").read_text(encoding="utf-8")
+    name, payload = read_script((site / "data" / "boards" / f"{slug}.js").read_text("utf-8"))
+    assert name == f"board:{slug}"
+
+    def block(element_id: str) -> dict:
+        match = re.search(
+            rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S
+        )
+        assert match, element_id
+        return json.loads(match.group(1))
+
+    views = block("lb-views")
+    assert views["dataset"] == name
+    return html, payload, decode_rows(payload["rows"]), block("lb-specs"), views["views"]
