@@ -37,7 +37,7 @@ test: setup
 	sh scripts/ensure-a11y-tools.sh
 	sh scripts/ensure-sshd.sh
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 lint: setup
 	$(BIN)/ruff check .

@@ -433,12 +433,12 @@ def measure_point(
             compile_time_s = time.perf_counter() - warmup_started
     warmup_time_s = time.perf_counter() - warmup_started
     if ranks is not None:
-        print(
+        # One write per line: the ranks share the parent's stderr.
+        sys.stderr.write(
             f"parallel.tensor={tensor}: rank {ranks.rank} of {ranks.world_size} "
-            f"(pid {os.getpid()}, {device}) loaded and warmed up; measuring",
-            file=sys.stderr,
-            flush=True,
+            f"(pid {os.getpid()}, {device}) loaded and warmed up; measuring\n"
         )
+        sys.stderr.flush()
 
     backend.begin_measurement()
     windows = measure_windows(

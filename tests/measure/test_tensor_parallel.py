@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -99,6 +100,9 @@ def test_energy_is_the_sum_over_every_device_of_the_point(tmp_path: Path) -> Non
     assert record.summary.avg_power_w == pytest.approx(300.0, rel=0.05)
 
 
+READY = re.compile(r"rank (\d+) of \d+ \(pid (\d+), \w+\) loaded and warmed up; measuring")
+
+
 @pytest.mark.slow
 def test_a_killed_rank_fails_the_point_by_name_and_writes_nothing(tmp_path: Path) -> None:
     results = tmp_path / "results"
@@ -127,9 +131,9 @@ def test_a_killed_rank_fails_the_point_by_name_and_writes_nothing(tmp_path: Path
         if not line:
             break
         lines.append(line)
-        if "loaded and warmed up; measuring" in line:
-            rank = int(line.split(" rank ", 1)[1].split()[0])
-            ready[rank] = int(line.split("(pid ", 1)[1].split(",")[0])
+        # Every announcement in the line (ranks writing at once may share one line).
+        for rank, pid in READY.findall(line):
+            ready[int(rank)] = int(pid)
     assert len(ready) == 2, "".join(lines)
     time.sleep(0.5)  # well inside the measured window
     os.kill(ready[1], signal.SIGKILL)
