@@ -27,7 +27,6 @@ from leaderboard_site.columns import (
     REFERENCE_EVAL_TASKS,
     REFERENCE_SHOTS,
     Column,
-    accuracy_key,
     columns_for,
     ordered_eval_tasks,
 )
@@ -51,6 +50,7 @@ from leaderboard_site.site_data import (
     SiteData,
     board_slug,
     calibration_info,
+    measured_row_cells,
     site_data_path,
     slugify,
 )
@@ -62,7 +62,7 @@ from leaderboard_site.steady_rows import (
     with_steady_columns,
 )
 from leaderboard_site.style import model_styles
-from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
+from runner.accuracy.join import best_accuracy_by_task, scores_of
 from runner.hardware.derived import DerivedSettings, load_settings
 from runner.ingest.aliases import HardwareAliases, load_aliases
 from runner.ingest.task_mapping import TaskMapping, load_task_mapping, published_task_key
@@ -312,15 +312,10 @@ def aggregate(
         row.update(per_device_values(row))
         row.update(row_spread(records, [i.requests for i in group]))
         row.update(derived_values(records, pooled, calibrations, settings))
-        for eval_task in eval_tasks:
-            row[accuracy_key(eval_task)] = scores[eval_task]
-        row["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
-        row["accuracy_reason"] = accuracy_reason(
+        reason = accuracy_reason(
             ident.model_id, ident.model_revision, model_name, scores, average_over, acc_records
         )
-        row.update(
-            source=MEASURED, source_id=None, citation=None, source_url=None, source_note=None
-        )
+        row.update(measured_row_cells(eval_tasks, scores, average_over, reason))
         rows.append(row)
 
     label_static_rows(rows)  # steady rows (issue 21): static rows say so, steady rows join

@@ -18,6 +18,7 @@ from runner.records.accuracy import AccuracyRecord
 from runner.records.configuration import configuration_label
 from runner.records.performance import PerformanceRecord
 from runner.records.published import PublishedRecord
+from runner.records.steady import SteadyRecord
 
 
 def accuracy_entry(item: LoadedRecord, chosen: bool) -> dict[str, Any]:
@@ -148,18 +149,7 @@ def model_summaries(
             ModelSummary(
                 model_name=name,
                 slug=slugify(name),
-                display_name=newest.model.display_name,
-                model_id=ident.model_id,
-                revision=ident.model_revision,
-                params=newest.model.params,
-                dtype=newest.model.dtype,
-                license=newest.model.license,
-                url=newest.model.url,
-                trust_remote_code=newest.model.trust_remote_code,
-                random_weights=newest.model.random_weights,
-                base_model=newest.model.base_model,
-                config=newest.config,
-                provenance=newest.provenance.model_dump(mode="json"),
+                **measured_model_facts(newest),
                 rows=model_rows,
                 performance_files=files,
                 accuracy=accuracy,
@@ -248,6 +238,24 @@ def output_length_series(items: Sequence[LoadedRecord]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def measured_model_facts(newest: PerformanceRecord | SteadyRecord) -> dict[str, Any]:
+    """The model page's facts taken from a model's newest measured record."""
+    return {
+        "display_name": newest.model.display_name,
+        "model_id": newest.identity.model_id,
+        "revision": newest.identity.model_revision,
+        "params": newest.model.params,
+        "dtype": newest.model.dtype,
+        "license": newest.model.license,
+        "url": newest.model.url,
+        "trust_remote_code": newest.model.trust_remote_code,
+        "random_weights": newest.model.random_weights,
+        "base_model": newest.model.base_model,
+        "config": newest.config,
+        "provenance": newest.provenance.model_dump(mode="json"),
+    }
 
 
 def record_file(item: LoadedRecord) -> dict[str, Any]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from leaderboard_site.columns import Column
+from leaderboard_site.columns import Column, accuracy_key
+from runner.accuracy.join import accuracy_average
 from runner.hardware.derived import DerivedSettings
 from runner.records.accuracy import AccuracyRecord
 from runner.records.calibration import CalibrationRecord
@@ -246,6 +248,21 @@ class SiteData:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def measured_row_cells(
+    eval_tasks: Sequence[str],
+    scores: dict[str, float | None],
+    average_over: Sequence[str],
+    accuracy_reason: str | None,
+) -> Row:
+    """A measured row's accuracy cells (one per eval task, their average, why one is absent)
+    and its source cells (measured here: no source, citation or note)."""
+    cells: Row = {accuracy_key(eval_task): scores[eval_task] for eval_task in eval_tasks}
+    cells["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
+    cells["accuracy_reason"] = accuracy_reason
+    cells.update(source=MEASURED, source_id=None, citation=None, source_url=None, source_note=None)
+    return cells
 
 
 def slugify(text: str) -> str:

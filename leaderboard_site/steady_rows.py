@@ -25,25 +25,26 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from leaderboard_site.columns import DERIVED_KEYS, REFERENCE_SHOTS, Column, accuracy_key
+from leaderboard_site.columns import DERIVED_KEYS, REFERENCE_SHOTS, Column
 from leaderboard_site.configurations import (
     configuration_fields,
     configuration_id,
     device_noun,
     per_device_values,
 )
-from leaderboard_site.model_pages import record_file
+from leaderboard_site.model_pages import measured_model_facts, record_file
 from leaderboard_site.site_data import (
     MEASURED,
     LoadedRecord,
     ModelSummary,
     Row,
     board_slug,
+    measured_row_cells,
     site_data_path,
     slugify,
 )
 from leaderboard_site.spread import PERCENTILES, SPREAD_STATS
-from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
+from runner.accuracy.join import best_accuracy_by_task, scores_of
 from runner.hardware.derived import DerivedSettings, grams_co2e, usd_per_million_tokens
 from runner.records.accuracy import AccuracyRecord
 from runner.records.configuration import configuration_key
@@ -301,15 +302,10 @@ def steady_rows(
             row[f"{spread_key}_sd"] = row[f"{spread_key}_n"] = None
         row.update(dict.fromkeys(PERCENTILES))
         row.update(energy_derived(pooled, newest, settings))
-        for eval_task in eval_tasks:
-            row[accuracy_key(eval_task)] = scores[eval_task]
-        row["accuracy_avg"] = accuracy_average({t: scores[t] for t in average_over})
-        row["accuracy_reason"] = accuracy_reason(
+        reason = accuracy_reason(
             ident.model_id, ident.model_revision, model_name, scores, average_over, acc_records
         )
-        row.update(
-            source=MEASURED, source_id=None, citation=None, source_url=None, source_note=None
-        )
+        row.update(measured_row_cells(eval_tasks, scores, average_over, reason))
         rows.append(row)
     return rows
 
@@ -362,18 +358,7 @@ def steady_model_summaries(
             ModelSummary(
                 model_name=name,
                 slug=slugify(name),
-                display_name=newest.model.display_name,
-                model_id=newest.identity.model_id,
-                revision=newest.identity.model_revision,
-                params=newest.model.params,
-                dtype=newest.model.dtype,
-                license=newest.model.license,
-                url=newest.model.url,
-                trust_remote_code=newest.model.trust_remote_code,
-                random_weights=newest.model.random_weights,
-                base_model=newest.model.base_model,
-                config=newest.config,
-                provenance=newest.provenance.model_dump(mode="json"),
+                **measured_model_facts(newest),
                 rows=sorted(
                     (r for r in rows if r["model_name"] == name),
                     key=lambda r: (r["task"], r["hardware"], r.get("max_num_seqs") or 0),

@@ -312,7 +312,7 @@ def calibration_for(
     if not config.calibrate:
         return None
     if calibration is None:
-        raise ValueError("run_point: config.calibrate is true but no calibration was given")
+        raise ValueError("config.calibrate is true but no calibration lookup was given")
     return calibration(
         Path(config.results_dir),
         device,

@@ -118,6 +118,37 @@ class Configuration(BaseModel):
             missing.append("max_num_seqs")
         return missing
 
+    def check_continuous_engine(self, max_batch_requests: int, dtype: str) -> None:
+        """Raises ValueError when a continuous-batching record's engine contradicts its
+        configuration (the cap `max_num_seqs` or the precision)."""
+        if self.max_num_seqs != max_batch_requests:
+            raise ValueError(
+                f"identity.configuration.max_num_seqs: {self.max_num_seqs} differs "
+                f"from engine.max_batch_requests ({max_batch_requests})"
+            )
+        if self.precision != dtype:
+            raise ValueError(
+                f"identity.configuration.precision: {self.precision!r} differs from "
+                f"model.dtype ({dtype!r})"
+            )
+
+    def check_measured(self, batching: str | None = None, kind: str = "measured") -> None:
+        """Raises ValueError when a measured record's configuration is incomplete.
+
+        `batching`, when given, is the batching the record kind always uses; `kind` names
+        the record kind in the message ("serving", "steady").
+        """
+        missing = self.missing_for_measured()
+        if missing:
+            raise ValueError(
+                f"configuration: a measured record states {', '.join(missing)} (absent here)"
+            )
+        if batching is not None and self.batching != batching:
+            raise ValueError(
+                f"configuration.batching: a {kind} point uses {batching} batching, "
+                f"not {self.batching}"
+            )
+
 
 def single_device(
     *,

@@ -75,11 +75,7 @@ class Identity(Strict):
 
     @model_validator(mode="after")
     def _configuration_complete(self) -> Identity:
-        missing = self.configuration.missing_for_measured()
-        if missing:
-            raise ValueError(
-                f"configuration: a measured record states {', '.join(missing)} (absent here)"
-            )
+        self.configuration.check_measured()
         if self.configuration.batch_size != self.batch_size:
             raise ValueError(
                 f"batch_size: {self.batch_size} differs from configuration.batch_size "

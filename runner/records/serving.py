@@ -105,13 +105,7 @@ class ServingIdentity(Strict):
 
     @model_validator(mode="after")
     def _configuration_complete(self) -> ServingIdentity:
-        missing = self.configuration.missing_for_measured()
-        if missing:
-            raise ValueError(
-                f"configuration: a measured record states {', '.join(missing)} (absent here)"
-            )
-        if self.configuration.batching != "continuous":
-            raise ValueError("configuration.batching: a serving point batches continuously")
+        self.configuration.check_measured("continuous", "serving")
         return self
 
 
@@ -405,15 +399,7 @@ class ServingRecord(Strict):
 
     @model_validator(mode="after")
     def _configuration_matches(self) -> ServingRecord:
-        configuration = self.identity.configuration
-        if configuration.max_num_seqs != self.engine.max_batch_requests:
-            raise ValueError(
-                f"identity.configuration.max_num_seqs: {configuration.max_num_seqs} differs "
-                f"from engine.max_batch_requests ({self.engine.max_batch_requests})"
-            )
-        if configuration.precision != self.model.dtype:
-            raise ValueError(
-                f"identity.configuration.precision: {configuration.precision!r} differs from "
-                f"model.dtype ({self.model.dtype!r})"
-            )
+        self.identity.configuration.check_continuous_engine(
+            self.engine.max_batch_requests, self.model.dtype
+        )
         return self

@@ -40,6 +40,7 @@ from runner.measure.arrivals import arrival_times, read_trace
 from runner.measure.generation import render_prompts
 from runner.measure.point import (
     CalibrationLookup,
+    calibration_for,
     config_hash,
     config_to_dict,
     measure_idle,
@@ -177,17 +178,7 @@ def run_serving_point(
     torch.manual_seed(config.seed)
     prompt_set = load_prompt_set(config.task.prompt_set, config.task.prompt_format)
     prompts = sample_prompts(prompt_set.prompts, len(times), config.seed)
-    calibration_id = None
-    if config.calibrate:
-        if calibration is None:
-            raise ValueError("run_serving_point: config.calibrate is true but no calibration")
-        calibration_id = calibration(
-            Path(config.results_dir),
-            device,
-            config.model.dtype,
-            energy_meter=config.energy_meter,
-            write_root=write_root(config),
-        )
+    calibration_id = calibration_for(config, calibration, device)
     if loaded is None:
         loaded = load_model(config.model, device)
     if meter is None:

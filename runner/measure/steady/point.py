@@ -32,6 +32,7 @@ from runner.measure.generation import render_prompts
 from runner.measure.point import (
     IDLE_NOTE,
     CalibrationLookup,
+    calibration_for,
     config_hash,
     config_to_dict,
     measure_idle,
@@ -133,17 +134,7 @@ def run_steady_point(
     prompts = sample_prompts(
         prompt_set.prompts, warmup_count + scenario.max_num_requests, config.seed
     )
-    calibration_id = None
-    if config.calibrate:
-        if calibration is None:
-            raise ValueError("run_steady_point: config.calibrate is true but no calibration")
-        calibration_id = calibration(
-            Path(config.results_dir),
-            device,
-            config.model.dtype,
-            energy_meter=config.energy_meter,
-            write_root=write_root(config),
-        )
+    calibration_id = calibration_for(config, calibration, device)
     loaded = load_model(config.model, device)
     if meter is None:
         meter = make_energy_meter(config.energy_meter, device)
