@@ -15,6 +15,7 @@ from runner.measure.serving.outcomes import (
     Outcome,
     ScheduledRequest,
     phase_of,
+    record_result,
 )
 from runner.measure.serving.window import Slice
 
@@ -111,12 +112,7 @@ def drive_load(
         if outcome is None or outcome.status != "pending":
             duplicates += outcome is not None
             return
-        outcome.status = "finished" if result.finished else "failed"
-        outcome.error = result.error
-        outcome.started_s = None if result.started is None else result.started - origin
-        outcome.token_times_s = [t - origin for t in result.token_times]
-        outcome.output_tokens = len(result.tokens)
-        outcome.text = decode(result.tokens)
+        record_result(outcome, result, origin, decode)
         outcome.ended_s = outcome.last_token_s if outcome.last_token_s is not None else at
         open_ids.discard(result.request_id)
         if result.request_id in window_open_ids:

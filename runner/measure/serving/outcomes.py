@@ -88,6 +88,38 @@ class Engine(Protocol):
         ...
 
 
+class TrackedRequest(Protocol):
+    """What the drivers keep of a request the engine returns (serving `Outcome`, steady
+    `RequestRun`): times in seconds from the driver's origin."""
+
+    status: str
+    error: str | None
+    started_s: float | None
+    token_times_s: list[float]
+    output_tokens: int
+    text: str
+
+
+def record_result(
+    request: TrackedRequest,
+    result: EngineResult,
+    origin: float,
+    decode: Callable[[list[int]], str],
+) -> None:
+    """Copy a finished or failed request's result into what the driver keeps of it.
+
+    Args:
+        origin: the driver's t = 0 on the engine's clock (s); stored times are relative to it.
+        decode: turns the generated token ids into the text the record keeps.
+    """
+    request.status = "finished" if result.finished else "failed"
+    request.error = result.error
+    request.started_s = None if result.started is None else result.started - origin
+    request.token_times_s = [t - origin for t in result.token_times]
+    request.output_tokens = len(result.tokens)
+    request.text = decode(result.tokens)
+
+
 @dataclass
 class Outcome:
     """One dispatched request and what happened to it (times in s from t = 0).

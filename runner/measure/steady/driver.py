@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from runner.errors import PointFailed
 from runner.machine.energy import EnergyMeter
-from runner.measure.serving.outcomes import Engine, EngineResult, ScheduledRequest
+from runner.measure.serving.outcomes import Engine, ScheduledRequest, record_result
 from runner.measure.steady.window import RequestRun
 
 POLL_S = 0.05  # longest wait for a result before the loop looks at its clock again
@@ -49,15 +49,6 @@ class SteadyDrive:
     tick_energies: list[float | None]
     extensions: list[tuple[float, int]] = field(default_factory=list)
     short_reason: str | None = None
-
-
-def _record(run: RequestRun, result: EngineResult, origin: float, decode: Callable) -> None:
-    run.status = "finished" if result.finished else "failed"
-    run.error = result.error
-    run.started_s = None if result.started is None else result.started - origin
-    run.token_times_s = [t - origin for t in result.token_times]
-    run.output_tokens = len(result.tokens)
-    run.text = decode(result.tokens)
 
 
 def run_warmup(
@@ -93,7 +84,7 @@ def run_warmup(
         while result is not None:
             run = runs.get(result.request_id)
             if run is not None and run.status == "pending":
-                _record(run, result, origin, decode)
+                record_result(run, result, origin, decode)
                 pending.discard(result.request_id)
             result = engine.poll(0.0)
         problem = engine.alive()
@@ -222,7 +213,7 @@ def drive_steady(
         while result is not None:
             run = by_id.get(result.request_id)
             if run is not None and run.status == "pending":
-                _record(run, result, origin, decode)
+                record_result(run, result, origin, decode)
                 pending.discard(result.request_id)
                 if run.status == "failed":
                     raise PointFailed(
