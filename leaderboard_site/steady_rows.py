@@ -33,6 +33,7 @@ from leaderboard_site.configurations import (
     per_device_values,
 )
 from leaderboard_site.model_pages import measured_model_facts, record_file
+from leaderboard_site.pooling import hardware_label
 from leaderboard_site.site_data import (
     MEASURED,
     LoadedRecord,
@@ -259,7 +260,6 @@ def steady_rows(
             ident.model_id, ident.model_revision, list(acc_records), shots=REFERENCE_SHOTS
         )
         scores = scores_of(chosen, list(eval_tasks))
-        gpu_names = sorted({r.provenance.gpu_name for r in records if r.provenance.gpu_name})
         sources = sorted({r.energy.source for r in records})
         reasons = sorted({r.summary.energy_reason for r in records if r.summary.energy_reason})
         configuration = ident.configuration
@@ -267,7 +267,7 @@ def steady_rows(
             "row_id": f"{task}|{hardware}|{model_name}|{configuration_id(configuration)}|steady",
             "task": task,
             "hardware": hardware,
-            "hardware_label": gpu_names[0] if len(gpu_names) == 1 else hardware,
+            "hardware_label": hardware_label(records, hardware),
             "board_slug": board_slug(task, hardware),
             "model": newest.model.display_name,
             "model_name": model_name,

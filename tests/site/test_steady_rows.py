@@ -68,6 +68,9 @@ def test_steady_rows_join_the_boards_in_the_measured_rows_shape(results: Path) -
     assert row["energy_per_token_j"] is None and "RAPL" in row["energy_reason"]
     assert row["throughput_tok_s"] > 0 and row["response_tokens"] > 0
     assert measured["batching"] == "static" and measured["max_num_seqs"] is None
+    # a CPU machine is named by its CPU, as on static rows, not by its slug
+    assert row["hardware_label"] != row["hardware"]
+    assert "cpu" in row["hardware_label"].casefold()
     keys = [column.key for column in data.columns]
     assert keys.index("method") == keys.index("model") + 1
     assert {"max_num_seqs", "mean_running_batch", "itl_p95_s"} <= set(keys)
