@@ -25,12 +25,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from runner.records.store import canonical_json, sha256_bytes
 
 MIN_GPU_WINDOW_S = 60.0
 STEADY_GROWTH_FLOOR = 3.0  # requests
@@ -49,6 +50,7 @@ SWEEP_HASH_IGNORES = (
     "seed",
     "calibrate",
     "idle_seconds",
+    "idle_settle_s",
     "batch_size",
     "num_prompts",
     "warmup_batches",
@@ -76,8 +78,7 @@ def sweep_hash(config: dict[str, Any]) -> str:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict):
             node.pop(leaf, None)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_bytes(canonical_json(data).encode("utf-8"))
 
 
 def _leaves(data: Any, prefix: str = "") -> dict[str, Any]:

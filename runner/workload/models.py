@@ -181,9 +181,13 @@ def load_model(config: ModelConfig, device: str, tensor_parallel: int = 1) -> Lo
             f"{config.revision!r} cannot be loaded: {first_line}"
         ) from None
     except torch.OutOfMemoryError:
+        where = (
+            f"sharded over {tensor_parallel} {device} devices"
+            if tensor_parallel > 1
+            else f"on one {device} device"
+        )
         raise UserError(
-            f"conf/model/{config.name}.yaml: out of memory loading the model sharded over "
-            f"{tensor_parallel} {device} devices"
+            f"conf/model/{config.name}.yaml: out of memory loading the model {where}"
         ) from None
     finally:
         if scratch is not None:

@@ -39,6 +39,7 @@ from runner.machine.provenance import collect_provenance, hardware_slug, utc_now
 from runner.measure.arrivals import arrival_times, read_trace
 from runner.measure.generation import render_prompts
 from runner.measure.point import (
+    IDLE_NOTE,
     CalibrationLookup,
     calibration_for,
     config_hash,
@@ -185,7 +186,7 @@ def run_serving_point(
         meter = make_energy_meter(config.energy_meter, device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    idle_power_w, idle_window_s = measure_idle(meter, config.idle_seconds)
+    idle_power_w, idle_window_s = measure_idle(meter, config.idle_seconds, config.idle_settle_s)
     input_ids = tokenize_prompts(
         loaded, config.task.system_prompt, prompts, config.max_prompt_tokens
     )
@@ -292,6 +293,8 @@ def run_serving_point(
                 devices=list(meter.devices),
                 idle_power_w=idle_power_w,
                 idle_window_s=idle_window_s,
+                idle_settle_s=config.idle_settle_s if idle_window_s is not None else None,
+                idle_note=IDLE_NOTE if idle_window_s is not None else None,
             ),
             accounting=counts,
             measurements=figures.measurements,
