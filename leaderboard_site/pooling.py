@@ -9,6 +9,7 @@ from leaderboard_site.columns import DERIVED_KEYS
 from leaderboard_site.site_data import CalibrationInfo
 from runner.hardware.derived import DerivedSettings, derive
 from runner.records.performance import PerformanceRecord
+from runner.records.serving import ServingRecord
 from runner.records.steady import SteadyRecord
 
 
@@ -200,7 +201,9 @@ def energy_source(records: Sequence[PerformanceRecord]) -> tuple[str, str | None
     return "+".join(sources), ("; ".join(reasons) or None)
 
 
-def hardware_label(records: Sequence[PerformanceRecord | SteadyRecord], slug: str) -> str:
+def hardware_label(
+    records: Sequence[PerformanceRecord | SteadyRecord | ServingRecord], slug: str
+) -> str:
     """How people name the hardware of `records`: the GPU's name, or for a CPU machine the
     CPU's ("AMD EPYC 7B13 (CPU)"); the slug where the records name none or disagree."""
     names = sorted({r.provenance.gpu_name for r in records if r.provenance.gpu_name})

@@ -49,6 +49,7 @@ import altair as alt
 
 from leaderboard_site.columns import REFERENCE_EVAL_TASKS, REFERENCE_SHOTS, accuracy_key
 from leaderboard_site.pareto import pareto_front
+from leaderboard_site.pooling import hardware_label
 from leaderboard_site.render import format_number
 from leaderboard_site.site_data import slugify
 from runner.accuracy.join import accuracy_average, best_accuracy_by_task, scores_of
@@ -373,11 +374,6 @@ def headline(points: Sequence[Row], target: float) -> Row:
         tpot_p90_at_max_censored=best["tpot"]["p90_censored"],
     )
     return out
-
-
-def hardware_label(records: Sequence[ServingRecord], slug: str) -> str:
-    names = sorted({r.provenance.gpu_name for r in records if r.provenance.gpu_name})
-    return names[0] if len(names) == 1 else slug
 
 
 def _device_word(records: Sequence[ServingRecord]) -> str:

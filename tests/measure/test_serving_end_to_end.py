@@ -154,3 +154,5 @@ def test_build_strict_shows_the_sweep(results: Path, tmp_path: Path) -> None:
     assert "Max sustainable rate at the target" in pages[0].read_text()
     rows = json.loads((out / "data" / "serving.json").read_text())
     assert len(rows) == 1 and rows[0]["rates_measured"] == len(RATES)
+    # a CPU machine is named by its CPU, as on the other boards, not by its slug
+    assert "CPU" in rows[0]["hardware_label"] and rows[0]["hardware_label"] != rows[0]["hardware"]
