@@ -46,7 +46,7 @@ from leaderboard_site.site_data import (
 )
 from leaderboard_site.spread import PERCENTILES, SPREAD_STATS
 from runner.accuracy.join import best_accuracy_by_task, scores_of
-from runner.hardware.derived import DerivedSettings, grams_co2e, usd_per_million_tokens
+from runner.hardware.derived import DerivedSettings, configuration_devices, energy_metrics
 from runner.records.accuracy import AccuracyRecord
 from runner.records.configuration import configuration_key
 from runner.records.steady import SteadyRecord
@@ -196,17 +196,20 @@ def energy_derived(pooled: dict[str, Any], newest: SteadyRecord, settings: Deriv
     """The derived keys of a steady row: tokens per joule, carbon and cost from the pooled
     figures (as `runner.hardware.derived`); the hardware-aware ones None with the reason."""
     values: Row = dict.fromkeys(DERIVED_KEYS)
-    energy, tokens = pooled["energy_j"], pooled["output_tokens"]
-    intensity = settings.grid_intensity_g_per_kwh
-    per_token = pooled["energy_per_token_j"]
+    devices = configuration_devices(newest)
     hour_usd = settings.hour_usd(newest.identity.hardware_slug, newest.provenance.device)
     values.update(
-        tokens_per_j=tokens / energy if energy and tokens else None,
-        carbon_g_per_response=grams_co2e(pooled["energy_per_response_j"], intensity),
-        carbon_g_per_1k_tokens=None
-        if per_token is None
-        else grams_co2e(per_token * 1000, intensity),
-        cost_usd_per_1m_tokens=usd_per_million_tokens(hour_usd, pooled["throughput_tok_s"]),
+        energy_metrics(
+            energy_j=pooled["energy_j"],
+            output_tokens=pooled["output_tokens"] or 0,
+            energy_per_response_j=pooled["energy_per_response_j"],
+            energy_per_token_j=pooled["energy_per_token_j"],
+            throughput_tok_s=pooled["throughput_tok_s"],
+            hour_usd=hour_usd * devices,
+            g_per_kwh=settings.grid_intensity_g_per_kwh,
+        )
+    )
+    values.update(
         flops_per_token=None,
         achieved_flop_s=None,
         calibration_id=None,

@@ -226,6 +226,33 @@ def usd_per_million_tokens(hour_usd: float, throughput_tok_s: float | None) -> f
     return hour_usd / 3600 / throughput_tok_s * 1e6
 
 
+def energy_metrics(
+    *,
+    energy_j: float | None,
+    output_tokens: int,
+    energy_per_response_j: float | None,
+    energy_per_token_j: float | None,
+    throughput_tok_s: float | None,
+    hour_usd: float,
+    g_per_kwh: float,
+) -> dict[str, float | None]:
+    """Tokens per joule, carbon (g CO2e per response and per 1k tokens) and cost ($ per 1M
+    output tokens at `hour_usd` for the whole configuration); None where an input is None."""
+    return {
+        "tokens_per_j": _ratio(float(output_tokens), energy_j) if output_tokens > 0 else None,
+        "carbon_g_per_response": grams_co2e(energy_per_response_j, g_per_kwh),
+        "carbon_g_per_1k_tokens": None
+        if energy_per_token_j is None
+        else grams_co2e(energy_per_token_j * 1000, g_per_kwh),
+        "cost_usd_per_1m_tokens": usd_per_million_tokens(hour_usd, throughput_tok_s),
+    }
+
+
+def configuration_devices(record: Any) -> int:
+    """How many devices a record's configuration ran on (1 where it does not say)."""
+    return getattr(getattr(record.identity, "configuration", None), "num_devices", None) or 1
+
+
 # ---------------------------------------------------------------------------------------------
 # One record -> derived metrics
 
@@ -338,7 +365,7 @@ def derive(
             )
     # A configuration on N devices (tensor parallel) splits the weights, the cache and the work
     # over them: it is judged against N x one device's ceilings and costs N x its price.
-    devices = getattr(getattr(record.identity, "configuration", None), "num_devices", None) or 1
+    devices = configuration_devices(record)
     if devices > 1:
         bandwidth = None if bandwidth is None else bandwidth * devices
         peak_flop_s = None if peak_flop_s is None else peak_flop_s * devices
@@ -354,10 +381,16 @@ def derive(
     if not energy_measured:
         notes.append(f"energy not measured ({record.energy.reason or record.energy.source})")
     intensity = settings.grid_intensity_g_per_kwh
-    carbon_per_1k = None
-    if summary.energy_per_token_j is not None:
-        carbon_per_1k = grams_co2e(summary.energy_per_token_j * 1000, intensity)
     hour_usd = settings.hour_usd(record.identity.hardware_slug, record.provenance.device) * devices
+    energy = energy_metrics(
+        energy_j=summary.energy_j,
+        output_tokens=summary.output_tokens,
+        energy_per_response_j=summary.energy_per_response_j,
+        energy_per_token_j=summary.energy_per_token_j,
+        throughput_tok_s=summary.throughput_tok_s,
+        hour_usd=hour_usd,
+        g_per_kwh=intensity,
+    )
     return DerivedMetrics(
         flops_per_token=flops,
         context_tokens=context,
@@ -369,12 +402,7 @@ def derive(
         achieved_bandwidth_share=_ratio(achieved_bandwidth, bandwidth),
         achieved_flop_s=achieved_flop_s,
         achieved_flop_share=_ratio(achieved_flop_s, peak_flop_s),
-        tokens_per_j=_ratio(float(summary.output_tokens), summary.energy_j)
-        if summary.output_tokens > 0
-        else None,
-        carbon_g_per_response=grams_co2e(summary.energy_per_response_j, intensity),
-        carbon_g_per_1k_tokens=carbon_per_1k,
-        cost_usd_per_1m_tokens=usd_per_million_tokens(hour_usd, summary.throughput_tok_s),
+        **energy,
         grid_region=settings.grid.region,
         grid_g_co2e_per_kwh=intensity,
         hour_usd=hour_usd,
