@@ -208,7 +208,9 @@ COLUMNS: tuple[Column, ...] = (
             "s",
             "lower",
             "all",
-            description=f"inter-token latency, {label} over the source's or window's gaps",
+            description=f"inter-token latency, {label} over the source's or window's gaps (a "
+            "pooled steady row: the mean of its records' percentiles, weighted by their gap "
+            "counts)",
             missing=NOT_AVAILABLE,
         )
         for name, label in (("median", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))

@@ -61,64 +61,27 @@ STEADY_DERIVED_NOTE = (
 )
 ITL_KEYS = ("itl_median_s", "itl_p90_s", "itl_p95_s", "itl_p99_s")
 
-# Columns the steady rows bring to every board (added after the existing ones when absent).
-STEADY_COLUMNS: tuple[Column, ...] = (
-    Column(
-        "method",
-        "Method",
-        "",
-        "none",
-        "basic",
-        "text",
-        description=f"{STEADY_METHOD}: the reference leaderboard's steady-state window on "
-        f"transformers' continuous batching (the headline); {STATIC_METHOD}: batches that start "
-        "together, a reference for kernels and the roofline, not the serving figure",
-    ),
-    Column(
-        "max_num_seqs",
-        "Batch cap",
-        "",
-        "none",
-        "all",
-        digits=5,
-        description="continuous batching: the engine's batch cap B (max_num_seqs)",
-    ),
-    Column(
-        "mean_running_batch",
-        "Mean running batch",
-        "",
-        "none",
-        "all",
-        description="continuous batching: requests running, averaged over the window",
-    ),
-    *(
-        Column(
-            key,
-            f"ITL {key.split('_')[1].replace('median', 'p50')}",
-            "s",
-            "lower",
-            "all",
-            description="inter-token latency over the steady-state window (a pooled row: the "
-            "mean of its records' percentiles, weighted by their gap counts)",
-        )
-        for key in ITL_KEYS
-    ),
+# The column the steady rows bring to every board (the batch cap, mean running batch and ITL
+# columns are among every board's columns already).
+METHOD_COLUMN = Column(
+    "method",
+    "Method",
+    "",
+    "none",
+    "basic",
+    "text",
+    description=f"{STEADY_METHOD}: the reference leaderboard's steady-state window on "
+    f"transformers' continuous batching (the headline); {STATIC_METHOD}: batches that start "
+    "together, a reference for kernels and the roofline, not the serving figure",
 )
 
 
 def with_steady_columns(columns: Sequence[Column]) -> list[Column]:
-    """`columns` plus the steady columns it lacks (the method column after the model's)."""
-    present = {column.key for column in columns}
-    out = list(columns)
-    for column in STEADY_COLUMNS:
-        if column.key in present:
-            continue
-        if column.key == "method":
-            at = next((i + 1 for i, c in enumerate(out) if c.key == "model"), 0)
-            out.insert(at, column)
-        else:
-            out.append(column)
-    return out
+    """`columns` with the method column after the model's (unless it is there already)."""
+    if any(column.key == METHOD_COLUMN.key for column in columns):
+        return list(columns)
+    at = next((i + 1 for i, c in enumerate(columns) if c.key == "model"), 0)
+    return [*columns[:at], METHOD_COLUMN, *columns[at:]]
 
 
 def steady_items(items: Sequence[LoadedRecord]) -> list[LoadedRecord]:
