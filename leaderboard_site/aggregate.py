@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from leaderboard_site.columns import (
-    REFERENCE_EVAL_TASKS,
     REFERENCE_SHOTS,
     Column,
+    average_tasks,
     columns_for,
     ordered_eval_tasks,
 )
@@ -399,13 +399,6 @@ def aggregate(
         system_prompts=system_prompts_of,
         task_info=task_descriptions(tasks, rows, system_prompts_of),
     )
-
-
-def average_tasks(found: set[str]) -> list[str]:
-    """The eval tasks an accuracy average is over: the reference tasks among `found`, or all of
-    `found` where none is a reference task."""
-    ordered = ordered_eval_tasks(found)
-    return [t for t in ordered if t in REFERENCE_EVAL_TASKS] or ordered
 
 
 def board_workloads(

@@ -426,6 +426,13 @@ def ordered_eval_tasks(found: set[str]) -> list[str]:
     return reference + sorted(found - set(REFERENCE_EVAL_TASKS))
 
 
+def average_tasks(found: set[str]) -> list[str]:
+    """The eval tasks an accuracy average is over: the reference tasks among `found`, or all of
+    `found` where none is a reference task."""
+    ordered = ordered_eval_tasks(found)
+    return [t for t in ordered if t in REFERENCE_EVAL_TASKS] or ordered
+
+
 def columns_for(eval_tasks: list[str]) -> list[Column]:
     """Every column, with one accuracy column per eval task placed before `accuracy_avg`."""
     result: list[Column] = []

@@ -47,7 +47,11 @@ from typing import Any
 
 import altair as alt
 
-from leaderboard_site.columns import REFERENCE_EVAL_TASKS, REFERENCE_SHOTS, accuracy_key
+from leaderboard_site.columns import (
+    REFERENCE_SHOTS,
+    accuracy_key,
+    average_tasks,
+)
 from leaderboard_site.pareto import pareto_front
 from leaderboard_site.pooling import hardware_label
 from leaderboard_site.render import format_number
@@ -438,8 +442,9 @@ def serving_site(
     accuracy: list[AccuracyRecord] = [
         i.record for i in items if isinstance(i.record, AccuracyRecord)
     ]
-    reference = [t for t in eval_tasks if t in REFERENCE_EVAL_TASKS]
-    average_over = reference or list(eval_tasks)
+    # As on the boards: the average is over the measured accuracy records' tasks (reference
+    # tasks where they have them), never over tasks only a published source brings.
+    average_over = average_tasks({r.identity.eval_task for r in accuracy})
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     for item in serving:
         groups[sweep_key(item.record)].append(item)

@@ -18,6 +18,7 @@ import pytest
 
 from leaderboard_site.build import build_site
 from leaderboard_site.serving import headline, serving_site
+from runner.records.accuracy import AccuracyRecord
 from runner.records.load import scan_results
 from tests.support.serving_records import write_sweep
 from tests.support.site_support import copy_golden
@@ -366,3 +367,23 @@ def test_a_schema_2_record_is_shown_not_assessed_and_never_the_headline() -> Non
     assert point["status"] == "not assessed" and point["attainment_lower"] is None
     assert point["ttft"]["finished_only"]  # schema 2 kept finished requests' latencies only
     assert point["output_tok_s"] is None and point["finished"] == 6
+
+
+def test_the_average_is_over_the_measured_tasks_when_published_ones_join(results: Path) -> None:
+    """Published sources bring reference eval tasks; a model measured on other tasks keeps the
+    average over its own (as on the boards), not a missing one over the source's."""
+    items = []
+    for path, record in scan_results(results).records:
+        if isinstance(record, AccuracyRecord):
+            if record.identity.eval_task != "hellaswag":
+                continue
+            record = record.model_copy(
+                update={"identity": record.identity.model_copy(update={"eval_task": "quick"})}
+            )
+        items.append(
+            type("Item", (), {"relpath": path.relative_to(results).as_posix(), "record": record})()
+        )
+    site = serving_site(items, ["arc_challenge", "hellaswag", "truthfulqa_mc2", "quick"])
+    qwen = next(r for r in site.boards[0].table if r["model_name"] == QWEN["model_name"])
+    assert qwen["acc_quick"] is not None
+    assert qwen["accuracy_avg"] == pytest.approx(qwen["acc_quick"])
