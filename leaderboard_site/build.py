@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -222,7 +223,8 @@ def front_page_answers(data: SiteData) -> list[dict[str, Any]]:
         accuracies = sorted(c["accuracy"] for c in candidates)
         front = sorted((c for c in candidates if c["front"]), key=lambda c: -c["accuracy"])
         candidates = front
-        threshold = round(accuracies[len(accuracies) // 2], 2) if accuracies else None
+        # The median rounded down to 2 decimals, so the median row itself still reaches it.
+        threshold = math.floor(accuracies[len(accuracies) // 2] * 100) / 100 if accuracies else None
         answer = None
         if threshold is not None:
             meeting = [c for c in candidates if c["accuracy"] >= threshold]

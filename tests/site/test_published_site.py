@@ -200,6 +200,7 @@ def test_board_page_badges_the_rows_and_says_what_the_fronts_include(mixed) -> N
     assert "These fronts include the board's 5 published result(s)" in text
     assert '<div id="charts-measured" hidden>' in text
     assert "NVIDIA A100 (published, memory variant not reported)" in text
+    assert "methodology</a>. Published results are not drawn" in text  # one sentence each
     _, payload, rows, specs, views = board_page_data(mixed[1], A100_BOARD)
     assert payload["published_rows"] == 5
     published = [r for r in rows if r["source"] == "published"]

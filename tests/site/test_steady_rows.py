@@ -120,7 +120,9 @@ def test_the_board_headlines_steady_rows(results: Path, tmp_path: Path) -> None:
     build_site(results, out, bundle="/* no vega in this test */")
     text = (out / "boards" / f"{row['board_slug']}.html").read_text()
     assert 'id="method-note"' in text and "They are listed first" in text
-    assert (out / "models" / f"{MODEL}.html").is_file()
+    model_page = (out / "models" / f"{MODEL}.html").read_text()
+    # the results table's batch column gives the batch cap of a steady row, never "None"
+    assert '<td class="n">cap 4</td>' in model_page and ">None<" not in model_page
 
 
 def test_steady_rows_stay_out_of_the_batch_size_sweep_and_the_roofline(results: Path) -> None:
