@@ -394,6 +394,12 @@ def sweep_chart(
     else:
         x_key, y_key = "batch_size", "throughput_tok_s"
         title = "Batch-size sweep: throughput vs batch size"
+    capped = 0
+    if x_key == "batch_size":
+        # A batch cap is not a batch size: such rows (steady state) are not on this axis, and
+        # are not "missing" one either.
+        capped = sum(1 for r in rows if r.get("batch_size") is None and r.get("max_num_seqs"))
+        rows = [r for r in rows if not (r.get("batch_size") is None and r.get("max_num_seqs"))]
     logs = _axes(rows, x_key, y_key)
     usable = _drawable(rows, (x_key, y_key), logs)
     sizes: dict[tuple[Any, ...], set[Any]] = {}
@@ -403,13 +409,26 @@ def sweep_chart(
     if not any(len(s) > 1 for s in sizes.values()):
         found = sorted({b for s in sizes.values() for b in s if b is not None})
         which = ", ".join(str(b) for b in found) or "no"
-        note = (
-            f"No sweep to draw: every model here was measured at one batch size only "
-            f"(batch size {which}). Measure more with `leaderboard run -m batch_size=1,4,8 …`."
-        )
+        if not rows:
+            note = f"No sweep to draw: no {'measured ' if measured else ''}rows on this board."
+        elif not sizes:
+            note = "No sweep to draw: no row has both axes' values."
+        elif all(r.get("source") == "published" for r in usable):
+            note = (
+                f"No sweep to draw: the source published one batch size per model here "
+                f"(batch size {which})."
+            )
+        else:
+            note = (
+                f"No sweep to draw: every model here was measured at one batch size only "
+                f"(batch size {which}). Measure more with `leaderboard run -m batch_size=1,4,8 …`."
+            )
         return ChartSpec(chart_id, title, None, 0, 0, "", note=note)
-    dropped = len(rows) - len(usable)
+    dropped = len(rows) - len(usable) + capped
     reason = _drop_reason(columns, (x_key, y_key), rows, logs)
+    if capped:
+        capped_text = f"{capped} with a batch cap, not a batch size (continuous batching)"
+        reason = f"{reason}; {capped_text}" if reason else capped_text
     x_title, y_title = _label(columns, x_key), _label(columns, y_key)
     if x_key == "batch_size":
         x_title = "Batch size (requests)"

@@ -407,3 +407,12 @@ def test_hostile_published_strings_are_shown_as_text(tmp_path) -> None:
         assert payload not in text and "<img src=x" not in text, page
         assert text.count("</script>") == text.count("<script"), page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in (out / "methodology.html").read_text()
+
+
+def test_a_published_only_board_asks_no_one_to_measure_more(mixed) -> None:
+    """Its sweep note says what the source published, and the measured-only charts say there
+    are no measured rows (not "batch size no", nor a `leaderboard run` to follow)."""
+    text = (mixed[1] / "boards" / "chat--nvidia-a40.html").read_text()
+    assert "No sweep to draw: the source published one batch size per model here" in text
+    assert "No sweep to draw: no measured rows on this board." in text
+    assert "Measure more with" not in text

@@ -141,6 +141,12 @@ def test_steady_rows_stay_out_of_the_batch_size_sweep_and_the_roofline(results: 
     columns = {c.key: c for c in data.columns}
     chart = sweep_chart("chart-sweep", [steady, *static], columns)
     assert chart.points == 2  # the two static batch sizes, not the steady row
+    # Without energy on the board the x axis is the batch size, which a steady row's cap is
+    # not: it is left out as such, not as "not measured".
+    unmetered = [{**r, "energy_per_token_j": None} for r in (steady, *static)]
+    chart = sweep_chart("chart-sweep", unmetered, columns)
+    assert chart.points == 2 and chart.dropped == 1
+    assert "batch cap" in chart.drop_reason and "not measured" not in chart.drop_reason
     assert steady["linked_calibration_id"] is None and steady["calibration_id"] is None
     [view] = roofline_views([steady], data.calibrations)
     assert "they link" not in view.message
