@@ -114,7 +114,15 @@ COLUMNS: tuple[Column, ...] = (
         description="continuous batching: mean running requests over the measured window",
         missing=NOT_AVAILABLE,
     ),
-    Column("backend", "Backend", "", "none", "all", "text"),
+    Column(
+        "backend",
+        "Backend",
+        "",
+        "none",
+        "basic",
+        "text",
+        description="how the model ran: eager, compiled, CUDA graph, or an engine",
+    ),
     Column(
         "energy_per_response_j",
         "Energy / response",

@@ -255,3 +255,10 @@ def test_front_page_answers_without_energy_use_latency():
     data = aggregate(items, warnings)
     for answer in front_page_answers(data):
         assert answer["metric"] == "latency_s" and not answer["has_energy"]
+
+
+def test_the_default_table_tells_a_compiled_row_from_an_eager_one() -> None:
+    """A model measured with two backends at one batch size gives two rows that differ only
+    in the backend: the backend is among the columns shown by default."""
+    basic = [c.key for c in columns_for([]) if c.level == "basic"]
+    assert {"model", "configuration", "backend"} <= set(basic)
