@@ -261,4 +261,4 @@ def test_the_default_table_tells_a_compiled_row_from_an_eager_one() -> None:
     """A model measured with two backends at one batch size gives two rows that differ only
     in the backend: the backend is among the columns shown by default."""
     basic = [c.key for c in columns_for([]) if c.level == "basic"]
-    assert {"model", "configuration", "backend"} <= set(basic)
+    assert {"model", "batch_size", "backend"} <= set(basic)
