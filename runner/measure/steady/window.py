@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from runner.measure.serving.window import step_counts
 from runner.measure.stats import percentile, summarize
 from runner.records.performance import WindowRule, relative_uncertainty
 from runner.records.steady import ItlPercentiles, SteadyMeasurements, SteadySummary
@@ -160,15 +161,14 @@ def running_overlap_s(runs: Sequence[RequestRun], start: float, end: float) -> f
     return total
 
 
-def running_at(runs: Sequence[RequestRun], moment: float) -> int:
-    """Requests admitted and not finished at `moment`."""
-    return sum(
-        1
+def running_at(runs: Sequence[RequestRun], moments: Sequence[float]) -> list[int]:
+    """Requests admitted and not finished at each of `moments` (ends sorted once)."""
+    intervals = [
+        (run.admitted_s, run.last_token_s)
         for run in runs
-        if run.admitted_s is not None
-        and run.last_token_s is not None
-        and run.admitted_s <= moment < run.last_token_s
-    )
+        if run.admitted_s is not None and run.last_token_s is not None
+    ]
+    return step_counts(intervals, moments)
 
 
 def window_gaps(runs: Sequence[RequestRun], start: float, end: float) -> list[float]:
@@ -305,7 +305,7 @@ def window_figures(
         tpot_s=summarize(tpots),
         output_tokens=summarize([run.output_tokens for run in finished]),  # type: ignore[arg-type]
         prompt_tokens=summarize([run.prompt_tokens for run in runs]),  # type: ignore[arg-type]
-        running_requests=summarize([running_at(finished, t) for t in ticks_inside]),  # type: ignore[arg-type]
+        running_requests=summarize(running_at(finished, ticks_inside)),  # type: ignore[arg-type]
     )
     summary = SteadySummary(
         output_tokens_in_window=tokens,
