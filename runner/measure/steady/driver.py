@@ -16,6 +16,7 @@ at its cap. N at most doubles per step, so a poor early estimate cannot run away
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -181,8 +182,7 @@ def drive_steady(
         if span <= 0:
             return
         rate = (done - 1) / span  # completions per second at the cap
-        known = sorted(first_tokens)
-        opened = known[cap - 1] if len(known) >= cap else completions[0]
+        opened = first_tokens[cap - 1] if len(first_tokens) >= cap else completions[0]
         predicted_close = at + (close_count - done) / rate
         target = min_window_s * EXTEND_MARGIN + 2 * tick_s  # ticks shave up to one at each end
         missing_s = opened + target - predicted_close
@@ -221,7 +221,7 @@ def drive_steady(
                         "state needs every request served"
                     )
                 if run.first_token_s is not None:
-                    first_tokens.append(run.first_token_s)
+                    bisect.insort(first_tokens, run.first_token_s)  # kept sorted
                     completions.append(run.last_token_s)  # type: ignore[arg-type]
                 maybe_grow(now())
             result = engine.poll(0.0)
